@@ -1,0 +1,43 @@
+using System.CommandLine;
+using Loom.Cli.Commands;
+
+namespace Loom.Cli;
+
+/// <summary>The <c>loom</c> command line: each sub-command lives in Commands/ and is registered here.</summary>
+public static class Program
+{
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+
+    /// <summary>Runs the CLI with the given writers (tests call this in-process).</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var root = BuildRoot();
+        var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+        try
+        {
+            return root.Parse(args).Invoke(config);
+        }
+        catch (LoomException e)
+        {
+            stderr.WriteLine($"loom: {e.Message}");
+            return 1;
+        }
+        catch (IOException e)
+        {
+            stderr.WriteLine($"loom: {e.Message}");
+            return 1;
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            stderr.WriteLine($"loom: {e.Message}");
+            return 1;
+        }
+    }
+
+    internal static RootCommand BuildRoot()
+    {
+        var root = new RootCommand("Loom: convolutional and recurrent networks in pure C# that explain their shapes, gradients and loss curves.");
+        foreach (var command in CommandRegistry.All()) root.Subcommands.Add(command);
+        return root;
+    }
+}

@@ -1,0 +1,52 @@
+namespace Loom;
+
+/// <summary>
+/// The process-wide thread count for Loom's kernels (default: the number of cores). Work is split into a fixed
+/// number of parts that do not depend on scheduling, so the same thread count gives bitwise-identical results.
+/// </summary>
+public static class Threads
+{
+    private static int s_count = Environment.ProcessorCount;
+
+    /// <summary>Number of threads kernels may use (≥ 1).</summary>
+    public static int Count
+    {
+        get => s_count;
+        set
+        {
+            if (value < 1) throw new LoomException($"threads: count must be at least 1, got {value}");
+            s_count = value;
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(part) for part in 0..parts-1, on up to <see cref="Count"/> threads.
+    /// Each part must write disjoint memory; with that, the result does not depend on the schedule.
+    /// </summary>
+    public static void For(int parts, Action<int> body)
+    {
+        if (parts <= 0) return;
+        if (parts == 1 || s_count == 1)
+        {
+            for (var p = 0; p < parts; p++) body(p);
+            return;
+        }
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = s_count }, body);
+    }
+
+    /// <summary>Splits [0, n) into at most <paramref name="maxParts"/> contiguous ranges of at least <paramref name="minChunk"/> items.</summary>
+    public static int PartsFor(long n, long minChunk, int maxParts)
+    {
+        if (n <= 0) return 0;
+        var parts = (int)Math.Min(maxParts, Math.Max(1, n / Math.Max(1, minChunk)));
+        return Math.Max(1, parts);
+    }
+
+    /// <summary>The range [start, end) of part <paramref name="part"/> when n items are split into <paramref name="parts"/> parts.</summary>
+    public static (int Start, int End) Range(int n, int parts, int part)
+    {
+        var start = (int)((long)n * part / parts);
+        var end = (int)((long)n * (part + 1) / parts);
+        return (start, end);
+    }
+}
