@@ -6,32 +6,32 @@ namespace Loom;
 /// </summary>
 public static class Autograd
 {
-    [ThreadStatic] private static int t_noGradDepth;
+    [ThreadStatic] private static int _noGradDepth;
 
     /// <summary>True unless inside a <see cref="NoGrad"/> scope on this thread.</summary>
-    public static bool IsGradEnabled => t_noGradDepth == 0;
+    public static bool IsGradEnabled => _noGradDepth == 0;
 
     /// <summary>Turns gradient recording off until the returned scope is disposed (PyTorch's <c>torch.no_grad()</c>).</summary>
     public static NoGradScope NoGrad()
     {
-        t_noGradDepth++;
+        _noGradDepth++;
         return new NoGradScope();
     }
 
     /// <summary>Restores recording when disposed.</summary>
     public readonly struct NoGradScope : IDisposable
     {
-        public void Dispose() => t_noGradDepth--;
+        public void Dispose() => _noGradDepth--;
     }
 
     /// <summary>Whether an op over these inputs must be recorded.</summary>
-    internal static bool Needs(Tensor a) => a.RequiresGrad && t_noGradDepth == 0;
+    internal static bool Needs(Tensor a) => a.RequiresGrad && _noGradDepth == 0;
 
-    internal static bool Needs(Tensor a, Tensor b) => (a.RequiresGrad || b.RequiresGrad) && t_noGradDepth == 0;
+    internal static bool Needs(Tensor a, Tensor b) => (a.RequiresGrad || b.RequiresGrad) && _noGradDepth == 0;
 
     internal static bool Needs(ReadOnlySpan<Tensor> inputs)
     {
-        if (t_noGradDepth != 0) return false;
+        if (_noGradDepth != 0) return false;
         foreach (var t in inputs)
             if (t.RequiresGrad) return true;
         return false;

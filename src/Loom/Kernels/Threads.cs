@@ -6,16 +6,16 @@ namespace Loom;
 /// </summary>
 public static class Threads
 {
-    private static int s_count = Environment.ProcessorCount;
+    private static int _count = Environment.ProcessorCount;
 
     /// <summary>Number of threads kernels may use (≥ 1).</summary>
     public static int Count
     {
-        get => s_count;
+        get => _count;
         set
         {
             if (value < 1) throw new LoomException($"threads: count must be at least 1, got {value}");
-            s_count = value;
+            _count = value;
         }
     }
 
@@ -26,12 +26,12 @@ public static class Threads
     public static void For(int parts, Action<int> body)
     {
         if (parts <= 0) return;
-        if (parts == 1 || s_count == 1)
+        if (parts == 1 || _count == 1)
         {
             for (var p = 0; p < parts; p++) body(p);
             return;
         }
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = s_count }, body);
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = _count }, body);
     }
 
     /// <summary>Splits [0, n) into at most <paramref name="maxParts"/> contiguous ranges of at least <paramref name="minChunk"/> items.</summary>
