@@ -14,4 +14,14 @@ public class SmokeTests
         Assert.Equal([12f, 24f, 36f, 18f, 30f, 42f], a.Grad!.ToArray());
         Assert.Equal([5f, 7f, 9f], b.Grad!.ToArray());
     }
+
+    [Fact]
+    public void ConversionPassesGradientBackInTheSourceType()
+    {
+        var x = Tensor.FromArray([1.0, 2.0, 3.0], 3).RequiresGrad_();
+        var y = (x.Float() * 2f).Sum();
+        y.Backward();
+        Assert.Equal(DType.Float64, x.Grad!.DType);
+        Assert.Equal([2.0, 2.0, 2.0], x.Grad.ToDoubleArray());
+    }
 }
