@@ -36,7 +36,10 @@ public static class Program
 
     internal static RootCommand BuildRoot()
     {
-        var root = new RootCommand("Loom: convolutional and recurrent networks in pure C# that explain their shapes, gradients and loss curves.");
+        var root = new RootCommand("Loom: convolutional and recurrent networks in pure C# that explain their shapes, gradients and loss curves.")
+        {
+            HelpName = "loom", // usage lines say `loom`, not the assembly name
+        };
         foreach (var command in CommandRegistry.All()) root.Subcommands.Add(command);
         return root;
     }
