@@ -93,7 +93,7 @@ public sealed class PaddingSpec
             if (p.Length == 0 || !int.TryParse(p, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out values[i]))
                 throw new LoomException($"{name}: expected {Forms(spatialAxes)}, found '{text}'");
             if (values[i] < 0)
-                throw new LoomException($"{name}: padding must be non-negative, found {values[i]} in '{text}'");
+                throw new LoomException($"{name}: sizes must be non-negative, found {values[i]} in '{text}'");
         }
 
         var axes = new AxisPadding[spatialAxes];
