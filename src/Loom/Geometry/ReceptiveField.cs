@@ -15,7 +15,8 @@ public readonly record struct WindowLayer(int Kernel, int Stride = 1, int Dilati
 /// between neighbouring outputs) and <see cref="Start"/> (the first input position seen by output 0; negative when it
 /// lies in the padding). The standard recurrence, layer by layer from r = 1, j = 1, start = 0 at the input:
 /// <c>r_out = r_in + (k−1)·d·j_in</c>, <c>j_out = j_in·s</c>, <c>start_out = start_in − p_lo·j_in</c>.
-/// Output i then sees input positions <c>start + i·j … start + i·j + r − 1</c> (with holes when dilated).
+/// Output i then sees input positions within <c>start + i·j … start + i·j + r − 1</c> (with gaps when a layer is
+/// dilated or strides further than its kernel reaches).
 /// </summary>
 /// <example>
 /// Two 3×3 convolutions then a 2×2 max-pool: <c>ReceptiveField.Of([new(3), new(3), new(2, 2)])</c> has size 6, jump 2.
