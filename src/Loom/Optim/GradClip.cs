@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Numerics;
 using System.Numerics.Tensors;
 
@@ -50,7 +51,8 @@ public static class GradClip
 
         if (errorIfNonfinite && !double.IsFinite(total))
         {
-            throw new LoomException($"clip_grad_norm: the total norm of order {normType} of the gradients is {total}, so they cannot be clipped " +
+            var order = double.IsPositiveInfinity(normType) ? "inf" : normType.ToString(CultureInfo.InvariantCulture);
+            throw new LoomException($"clip_grad_norm: the total norm of order {order} of the gradients is {total}, so they cannot be clipped " +
                 "(a loss or gradient diverged; pass errorIfNonfinite: false to scale by it anyway)");
         }
         var coef = maxNorm / (total + 1e-6);

@@ -23,7 +23,8 @@ public abstract class Optimizer
     {
         ArgumentNullException.ThrowIfNull(groups);
         Name = name;
-        foreach (var g in groups) AddParamGroup(g);
+        var list = groups.ToList();
+        foreach (var g in list) Add(g, labelGroup: list.Count > 1);
         if (_states.Count == 0) throw new LoomException($"{name}: got an empty parameter list");
     }
 
@@ -46,11 +47,12 @@ public abstract class Optimizer
     private protected abstract void Update(OptimizerOptions options, Tensor param, Tensor grad, ParamState state);
 
     /// <summary>Adds a group (PyTorch's <c>add_param_group</c>): e.g. layers unfrozen during fine-tuning.</summary>
-    public void AddParamGroup(ParamGroup group)
+    public void AddParamGroup(ParamGroup group) => Add(group, labelGroup: true);
+
+    private void Add(ParamGroup group, bool labelGroup)
     {
         ArgumentNullException.ThrowIfNull(group);
-        var index = _groups.Count;
-        var check = new OptionCheck(Name, index);
+        var check = new OptionCheck(Name, labelGroup ? _groups.Count : -1);
         if (group.Options.GetType() != OptionsType)
             check.Fail($"the options are {group.Options.GetType().Name}; {Name} needs {OptionsType.Name}");
         group.Options.Validate(check);
