@@ -24,10 +24,4 @@ internal sealed class ParamState(int bufferCount)
 
     /// <summary>The buffer at <paramref name="index"/>, allocated as zeros like <paramref name="param"/> if absent.</summary>
     public Tensor Zeros(int index, Tensor param) => Buffers[index] ??= Tensor.Zeros(param.Shape, param.DType);
-
-    public void Clear()
-    {
-        Step = 0;
-        Array.Clear(Buffers);
-    }
 }
