@@ -113,11 +113,11 @@ public static class Safetensors
                 throw new LoomException($"safetensors: '{name}' cannot be a tensor key");
             _ = DTypeName(name, tensor);
         }
-        // As the reference implementation: larger alignment first (F64 before F32/I32), then by name.
+        // As the reference implementation: by its dtype order descending (F64, F32, I32: largest alignment first), then by name.
         ordered.Sort((a, b) =>
         {
-            var byAlignment = b.Value.DType.ElementSize().CompareTo(a.Value.DType.ElementSize());
-            return byAlignment != 0 ? byAlignment : string.CompareOrdinal(a.Key, b.Key);
+            var byDType = WriteRank(b.Value.DType).CompareTo(WriteRank(a.Value.DType));
+            return byDType != 0 ? byDType : string.CompareOrdinal(a.Key, b.Key);
         });
 
         var header = BuildHeader(ordered, metadata);
@@ -173,6 +173,13 @@ public static class Safetensors
         for (var i = 0; i < padding; i++) buffer.WriteByte((byte)' ');
         return buffer.ToArray();
     }
+
+    private static int WriteRank(DType dtype) => dtype switch
+    {
+        DType.Float64 => 3,
+        DType.Float32 => 2,
+        _ => 1,
+    };
 
     private static string DTypeName(string name, Tensor tensor) => tensor.DType switch
     {
