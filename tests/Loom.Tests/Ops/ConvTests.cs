@@ -135,6 +135,19 @@ public class ConvTests
     }
 
     [Fact]
+    public void EmptyBatchGivesEmptyOutputAndZeroWeightGradient()
+    {
+        var w = Tensor.Ones(2, 3, 3, 3).RequiresGrad_();
+        var b = Tensor.Ones(2).RequiresGrad_();
+        var y = Functional.Conv2d(Tensor.Zeros(0, 3, 5, 5), w, b, padding: 1);
+        Assert.Equal(new Shape(0, 2, 5, 5), y.Shape);
+        y.Backward(Tensor.Zeros(0, 2, 5, 5));
+        Assert.All(w.Grad!.ToArray(), v => Assert.Equal(0f, v));
+        Assert.All(b.Grad!.ToArray(), v => Assert.Equal(0f, v));
+        Assert.Equal(new Shape(0, 3, 2, 2), Functional.MaxPool2d(Tensor.Zeros(0, 3, 4, 4), 2).Shape);
+    }
+
+    [Fact]
     public void ResultsAreBitwiseRepeatableForAThreadCount()
     {
         var g = new Generator(9);
