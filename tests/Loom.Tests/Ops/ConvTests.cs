@@ -88,15 +88,15 @@ public class ConvTests
         var w = Tensor.Randn(new Shape(4, 3, 1, 1), g, DType.Float64).RequiresGrad_();
         var y = Functional.Conv2d(x, w);
         var expected = Functional.MatMul(Functional.Reshape(w, 4, 3), Functional.Reshape(x, 2, 3, 20));
-        Close.All(expected.ToDoubleArray(), y.ToDoubleArray(), 1e-12);
+        ConvAssert.Close(expected.ToDoubleArray(), y.ToDoubleArray(), 1e-12);
 
         var upstream = Tensor.Randn(y.Shape, g, DType.Float64);
         y.Backward(upstream);
         var x2 = x.Detach().Clone().RequiresGrad_();
         var w2 = w.Detach().Clone().RequiresGrad_();
         Functional.MatMul(Functional.Reshape(w2, 4, 3), Functional.Reshape(x2, 2, 3, 20)).Backward(Functional.Reshape(upstream, 2, 4, 20));
-        Close.All(x2.Grad!.ToDoubleArray(), x.Grad!.ToDoubleArray(), 1e-12);
-        Close.All(w2.Grad!.ToDoubleArray(), w.Grad!.ToDoubleArray(), 1e-12);
+        ConvAssert.Close(x2.Grad!.ToDoubleArray(), x.Grad!.ToDoubleArray(), 1e-12);
+        ConvAssert.Close(w2.Grad!.ToDoubleArray(), w.Grad!.ToDoubleArray(), 1e-12);
     }
 
     [Fact]
@@ -148,34 +148,6 @@ public class ConvTests
     }
 
     [Fact]
-    public void ResultsAreBitwiseRepeatableForAThreadCount()
-    {
-        var g = new Generator(9);
-        var x = Tensor.Randn(new Shape(5, 3, 7, 7), g);
-        var w = Tensor.Randn(new Shape(4, 3, 3, 3), g);
-        var upstream = Tensor.Randn(new Shape(5, 4, 7, 7), g);
-        float[] Gradient()
-        {
-            var wl = w.Clone().RequiresGrad_();
-            Functional.Conv2d(x, wl, padding: 1).Backward(upstream);
-            return wl.Grad!.ToArray();
-        }
-        var saved = Threads.Count;
-        try
-        {
-            Threads.Count = 2;
-            var first = Gradient();
-            Assert.Equal(first, Gradient());
-            Threads.Count = 1;
-            Close.All(Array.ConvertAll(first, v => (double)v), Array.ConvertAll(Gradient(), v => (double)v), 1e-4);
-        }
-        finally
-        {
-            Threads.Count = saved;
-        }
-    }
-
-    [Fact]
     public void ErrorsNameTheOpTheTensorsAndBothShapes()
     {
         var e = Assert.Throws<LoomException>(() => Functional.Conv2d(Tensor.Zeros(1, 3, 8, 8), Tensor.Zeros(8, 4, 3, 3)));
@@ -212,10 +184,50 @@ public class ConvTests
     }
 }
 
-/// <summary>Element-wise closeness: |actual − expected| ≤ tolerance·(1 + |expected|).</summary>
-internal static class Close
+/// <summary>
+/// Changes the process-wide <see cref="Threads.Count"/>, so it runs alone (after the parallel tests) and cannot
+/// disturb another test's timing or bitwise comparisons.
+/// </summary>
+[CollectionDefinition("Conv: process-wide thread count", DisableParallelization = true)]
+public sealed class ConvThreadCountCollection;
+
+/// <summary>The batch-parallel convolution gives the same bits for a given thread count, and close values across counts.</summary>
+[Collection("Conv: process-wide thread count")]
+public class ConvDeterminismTests
 {
-    public static void All(double[] expected, double[] actual, double tolerance)
+    [Fact]
+    public void ResultsAreBitwiseRepeatableForAThreadCount()
+    {
+        var g = new Generator(9);
+        var x = Tensor.Randn(new Shape(5, 3, 7, 7), g);
+        var w = Tensor.Randn(new Shape(4, 3, 3, 3), g);
+        var upstream = Tensor.Randn(new Shape(5, 4, 7, 7), g);
+        float[] Gradient()
+        {
+            var wl = w.Clone().RequiresGrad_();
+            Functional.Conv2d(x, wl, padding: 1).Backward(upstream);
+            return wl.Grad!.ToArray();
+        }
+        var saved = Threads.Count;
+        try
+        {
+            Threads.Count = 2;
+            var first = Gradient();
+            Assert.Equal(first, Gradient());
+            Threads.Count = 1;
+            ConvAssert.Close(Array.ConvertAll(first, v => (double)v), Array.ConvertAll(Gradient(), v => (double)v), 1e-4);
+        }
+        finally
+        {
+            Threads.Count = saved;
+        }
+    }
+}
+
+/// <summary>Element-wise closeness: |actual − expected| ≤ tolerance·(1 + |expected|).</summary>
+internal static class ConvAssert
+{
+    public static void Close(double[] expected, double[] actual, double tolerance)
     {
         Assert.Equal(expected.Length, actual.Length);
         for (var i = 0; i < expected.Length; i++)
