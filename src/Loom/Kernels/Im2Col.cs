@@ -1,0 +1,122 @@
+using System.Numerics;
+
+namespace Loom.Kernels;
+
+/// <summary>
+/// The sizes of one 2-D sliding-window correlation of a single image: the image side (channels, height, width),
+/// the window positions (outH × outW), the kernel, stride, top/left padding and dilation. Window position (oh, ow)
+/// with kernel tap (kh, kw) reads image pixel (ih, iw) = (oh·sH − padTop + kh·dH, ow·sW − padLeft + kw·dW);
+/// taps outside the image read zero. Bottom/right padding only enters through outH/outW.
+/// </summary>
+public readonly record struct PatchGeometry(
+    int Channels, int Height, int Width, int OutHeight, int OutWidth,
+    int KernelHeight, int KernelWidth, int StrideHeight, int StrideWidth,
+    int PadTop, int PadLeft, int DilationHeight, int DilationWidth)
+{
+    /// <summary>Rows of the column matrix: Channels·kH·kW.</summary>
+    public int Rows => Channels * KernelHeight * KernelWidth;
+
+    /// <summary>Columns of the column matrix: outH·outW (one per window position).</summary>
+    public int Columns => OutHeight * OutWidth;
+
+    /// <summary>Pixels in one image: Channels·H·W.</summary>
+    public int ImageSize => Channels * Height * Width;
+
+    /// <summary>True when the column matrix is the image itself (1×1 kernel, stride 1, no padding): im2col is a copy.</summary>
+    public bool IsIdentity => KernelHeight == 1 && KernelWidth == 1 && StrideHeight == 1 && StrideWidth == 1
+        && PadTop == 0 && PadLeft == 0 && OutHeight == Height && OutWidth == Width;
+}
+
+/// <summary>
+/// im2col and its adjoint col2im: the unrolling that turns a correlation into a GEMM.
+/// cols[(c·kH + kh)·kW + kw, oh·outW + ow] = image[c, oh·sH − pT + kh·dH, ow·sW − pL + kw·dW] (zero outside the image).
+/// col2im adds each column entry back onto the pixel it was read from (overlapping windows accumulate).
+/// Each output row is split once into the ranges of window positions that fall left of, inside and right of the
+/// image, so the inner loops have no bounds checks; <see cref="Im2ColReference"/> is the plain per-element version.
+/// </summary>
+public static class Im2Col
+{
+    /// <summary>Unrolls one image [C, H, W] into <paramref name="cols"/> [C·kH·kW, outH·outW] (every entry written).</summary>
+    public static void Forward<T>(ReadOnlySpan<T> image, in PatchGeometry g, Span<T> cols)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (outH, outW, h, w) = (g.OutHeight, g.OutWidth, g.Height, g.Width);
+        var row = 0;
+        for (var c = 0; c < g.Channels; c++)
+        {
+            var plane = image.Slice(c * h * w, h * w);
+            for (var kh = 0; kh < g.KernelHeight; kh++)
+            {
+                for (var kw = 0; kw < g.KernelWidth; kw++, row++)
+                {
+                    var dst = cols.Slice(row * outH * outW, outH * outW);
+                    var offW = kw * g.DilationWidth - g.PadLeft;
+                    var (owLo, owHi) = ValidRange(offW, g.StrideWidth, w, outW);
+                    for (var oh = 0; oh < outH; oh++)
+                    {
+                        var line = dst.Slice(oh * outW, outW);
+                        var ih = oh * g.StrideHeight - g.PadTop + kh * g.DilationHeight;
+                        if ((uint)ih >= (uint)h || owLo >= owHi)
+                        {
+                            line.Clear();
+                            continue;
+                        }
+                        line[..owLo].Clear();
+                        line[owHi..].Clear();
+                        var src = plane.Slice(ih * w, w);
+                        if (g.StrideWidth == 1)
+                        {
+                            src.Slice(owLo + offW, owHi - owLo).CopyTo(line[owLo..owHi]);
+                        }
+                        else
+                        {
+                            var iw = owLo * g.StrideWidth + offW;
+                            for (var ow = owLo; ow < owHi; ow++, iw += g.StrideWidth) line[ow] = src[iw];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Adds the columns <paramref name="cols"/> [C·kH·kW, outH·outW] back into <paramref name="image"/> [C, H, W] (accumulates).</summary>
+    public static void Backward<T>(ReadOnlySpan<T> cols, in PatchGeometry g, Span<T> image)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (outH, outW, h, w) = (g.OutHeight, g.OutWidth, g.Height, g.Width);
+        var row = 0;
+        for (var c = 0; c < g.Channels; c++)
+        {
+            var plane = image.Slice(c * h * w, h * w);
+            for (var kh = 0; kh < g.KernelHeight; kh++)
+            {
+                for (var kw = 0; kw < g.KernelWidth; kw++, row++)
+                {
+                    var src = cols.Slice(row * outH * outW, outH * outW);
+                    var offW = kw * g.DilationWidth - g.PadLeft;
+                    var (owLo, owHi) = ValidRange(offW, g.StrideWidth, w, outW);
+                    if (owLo >= owHi) continue;
+                    for (var oh = 0; oh < outH; oh++)
+                    {
+                        var ih = oh * g.StrideHeight - g.PadTop + kh * g.DilationHeight;
+                        if ((uint)ih >= (uint)h) continue;
+                        var line = src.Slice(oh * outW, outW);
+                        var dst = plane.Slice(ih * w, w);
+                        var iw = owLo * g.StrideWidth + offW;
+                        for (var ow = owLo; ow < owHi; ow++, iw += g.StrideWidth) dst[iw] += line[ow];
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The window positions [lo, hi) whose tap iw = ow·s + offset lies inside [0, size).</summary>
+    internal static (int Lo, int Hi) ValidRange(int offset, int stride, int size, int outSize)
+    {
+        // ow·s + offset ≥ 0  ⇔  ow ≥ ceil(−offset / s);   ow·s + offset ≤ size − 1  ⇔  ow ≤ floor((size − 1 − offset) / s).
+        var lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+        var top = size - 1 - offset;
+        var hi = top < 0 ? 0 : top / stride + 1;
+        return (Math.Min(lo, outSize), Math.Clamp(hi, 0, outSize));
+    }
+}

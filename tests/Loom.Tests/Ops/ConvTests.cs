@@ -1,0 +1,239 @@
+using CsCheck;
+using Loom.Kernels;
+
+namespace Loom.Tests.Ops;
+
+/// <summary>Convolution forward values, the im2col kernel against its reference, structural identities and errors.</summary>
+public class ConvTests
+{
+    private static Tensor Ramp(params int[] shape)
+    {
+        var t = Tensor.Zeros(new Shape(shape));
+        var data = t.AsSpan();
+        for (var i = 0; i < data.Length; i++) data[i] = i;
+        return t;
+    }
+
+    private static readonly Gen<PatchGeometry> Patches = Gen.Select(
+        Gen.Int[1, 3], Gen.Int[1, 9].Array[2], Gen.Int[1, 4].Array[2], Gen.Int[1, 3].Array[2], Gen.Int[0, 3].Array[4], Gen.Int[1, 3].Array[2],
+        (c, size, k, s, p, d) =>
+        {
+            var oh = Geometry.ConvGeometry.OutputSize(Math.Max(size[0], (d[0] * (k[0] - 1)) + 1), k[0], s[0], p[0], p[1], d[0]);
+            var ow = Geometry.ConvGeometry.OutputSize(Math.Max(size[1], (d[1] * (k[1] - 1)) + 1), k[1], s[1], p[2], p[3], d[1]);
+            return new PatchGeometry(c, Math.Max(size[0], (d[0] * (k[0] - 1)) + 1), Math.Max(size[1], (d[1] * (k[1] - 1)) + 1), oh, ow,
+                k[0], k[1], s[0], s[1], p[0], p[2], d[0], d[1]);
+        });
+
+    [Fact]
+    public void Im2ColMatchesReference() => Patches.Sample(g =>
+    {
+        var image = new float[g.ImageSize];
+        for (var i = 0; i < image.Length; i++) image[i] = i + 1;
+        var fast = new float[g.Rows * g.Columns];
+        var slow = new float[g.Rows * g.Columns];
+        fast.AsSpan().Fill(float.NaN);   // every entry must be written
+        Im2Col.Forward<float>(image, g, fast);
+        Im2ColReference.Forward<float>(image, g, slow);
+        Assert.Equal(slow, fast);
+    }, iter: 300);
+
+    [Fact]
+    public void Col2ImMatchesReference() => Patches.Sample(g =>
+    {
+        var cols = new double[g.Rows * g.Columns];
+        for (var i = 0; i < cols.Length; i++) cols[i] = (i % 7) + 0.5;
+        var fast = new double[g.ImageSize];
+        var slow = new double[g.ImageSize];
+        Im2Col.Backward<double>(cols, g, fast);
+        Im2ColReference.Backward<double>(cols, g, slow);
+        Assert.Equal(slow, fast);
+    }, iter: 300);
+
+    [Fact]
+    public void Conv2dSumsEachWindow()
+    {
+        // x = 0..15 as 4×4, all-ones 2×2 kernel, stride 1, bias 0.5: y[i,j] = x[i,j] + x[i,j+1] + x[i+1,j] + x[i+1,j+1] + 0.5.
+        var y = Functional.Conv2d(Ramp(1, 1, 4, 4), Tensor.Ones(1, 1, 2, 2), Tensor.FromArray([0.5f], 1));
+        Assert.Equal(new Shape(1, 1, 3, 3), y.Shape);
+        Assert.Equal([10.5f, 14.5f, 18.5f, 26.5f, 30.5f, 34.5f, 42.5f, 46.5f, 50.5f], y.ToArray());
+    }
+
+    [Fact]
+    public void Conv2dWithAsymmetricPaddingStrideAndDilation()
+    {
+        // x[r, c] = 4r + c (4×4); kernel 2×2 of ones, dilation (2, 1), stride (1, 2), padding top 1, bottom 0, left 0, right 1.
+        // Padded height 5 and dilated kernel 3 give 3 rows; padded width 5, kernel 2, stride 2 give 2 columns.
+        var y = Functional.Conv2d(Ramp(1, 1, 4, 4), Tensor.Ones(1, 1, 2, 2), null, (1, 2), (1, 0, 0, 1), (2, 1));
+        Assert.Equal(new Shape(1, 1, 3, 2), y.Shape);
+        // Output row i reads input rows i − 1 and i + 1 (row −1 is padding); column j reads columns 2j and 2j + 1.
+        Assert.Equal([4f + 5, 6f + 7, 0f + 1 + 8 + 9, 2f + 3 + 10 + 11, 4f + 5 + 12 + 13, 6f + 7 + 14 + 15], y.ToArray());
+    }
+
+    [Fact]
+    public void GroupedConvolutionKeepsGroupsApart()
+    {
+        // Two groups of one channel: filter 0 sees only channel 0, filter 1 only channel 1.
+        var x = Tensor.FromArray([1f, 2, 3, 10, 20, 30], 1, 2, 3);
+        var w = Tensor.FromArray([1f, 1, -1, 1], 2, 1, 2);
+        var y = Functional.Conv1d(x, w, groups: 2);
+        Assert.Equal([3f, 5f, 10f, 10f], y.ToArray());
+    }
+
+    [Fact]
+    public void PointwiseConvolutionEqualsMatrixProduct()
+    {
+        // A 1×1 kernel with stride 1 and no padding takes the copy-free path: y[n] = W · x[n] (W as F×C).
+        var g = new Generator(3);
+        var x = Tensor.Randn(new Shape(2, 3, 4, 5), g, DType.Float64).RequiresGrad_();
+        var w = Tensor.Randn(new Shape(4, 3, 1, 1), g, DType.Float64).RequiresGrad_();
+        var y = Functional.Conv2d(x, w);
+        var expected = Functional.MatMul(Functional.Reshape(w, 4, 3), Functional.Reshape(x, 2, 3, 20));
+        ConvAssert.Close(expected.ToDoubleArray(), y.ToDoubleArray(), 1e-12);
+
+        var upstream = Tensor.Randn(y.Shape, g, DType.Float64);
+        y.Backward(upstream);
+        var x2 = x.Detach().Clone().RequiresGrad_();
+        var w2 = w.Detach().Clone().RequiresGrad_();
+        Functional.MatMul(Functional.Reshape(w2, 4, 3), Functional.Reshape(x2, 2, 3, 20)).Backward(Functional.Reshape(upstream, 2, 4, 20));
+        ConvAssert.Close(x2.Grad!.ToDoubleArray(), x.Grad!.ToDoubleArray(), 1e-12);
+        ConvAssert.Close(w2.Grad!.ToDoubleArray(), w.Grad!.ToDoubleArray(), 1e-12);
+    }
+
+    [Fact]
+    public void TransposedConvolutionIsTheAdjointOfConvolution()
+    {
+        // ⟨conv(x), v⟩ = ⟨x, conv_transpose(v)⟩ for the same weight, stride, padding, dilation and groups.
+        var g = new Generator(11);
+        var x = Tensor.Randn(new Shape(2, 4, 9, 8), g, DType.Float64);
+        var w = Tensor.Randn(new Shape(6, 2, 3, 2), g, DType.Float64);
+        var conv = new Conv2dOptions { Stride = (2, 3), Padding = (1, 2, 0, 1), Dilation = (2, 1), Groups = 2 };
+        var y = Functional.Conv2d(x, w, null, conv);
+        var v = Tensor.Randn(y.Shape, g, DType.Float64);
+        // output_padding makes the transposed output exactly x's size: H = (H'−1)·s − pads + d·(k−1) + op + 1.
+        var opH = 9 - (((y.Shape[2] - 1) * 2) - 3 + (2 * 2) + 1);
+        var opW = 8 - (((y.Shape[3] - 1) * 3) - 1 + 1 + 1);
+        var transposed = new ConvTranspose2dOptions { Stride = (2, 3), Padding = (1, 2, 0, 1), Dilation = (2, 1), Groups = 2, OutputPadding = (opH, opW) };
+        var xt = Functional.ConvTranspose2d(v, w, null, transposed);
+        Assert.Equal(x.Shape, xt.Shape);
+        var lhs = Functional.Sum(Functional.Mul(y, v)).Item();
+        var rhs = Functional.Sum(Functional.Mul(x, xt)).Item();
+        Assert.Equal(lhs, rhs, 1e-9);
+    }
+
+    [Fact]
+    public void UnbatchedInputGivesTheSameAsABatchOfOne()
+    {
+        var g = new Generator(5);
+        var x = Tensor.Randn(new Shape(3, 6, 6), g);
+        var w = Tensor.Randn(new Shape(2, 3, 3, 3), g);
+        var unbatched = Functional.Conv2d(x, w, padding: 1);
+        var batched = Functional.Conv2d(Functional.Unsqueeze(x, 0), w, padding: 1);
+        Assert.Equal(new Shape(2, 6, 6), unbatched.Shape);
+        Assert.Equal(batched.ToArray(), unbatched.ToArray());
+        Assert.Equal(new Shape(2, 3), Functional.Conv1d(Tensor.Ones(4, 5), Tensor.Ones(2, 4, 3)).Shape);
+        Assert.Equal(new Shape(3, 4, 4), Functional.ConvTranspose2d(Tensor.Ones(2, 2, 2), Tensor.Ones(2, 3, 3, 3)).Shape);
+    }
+
+    [Fact]
+    public void EmptyBatchGivesEmptyOutputAndZeroWeightGradient()
+    {
+        var w = Tensor.Ones(2, 3, 3, 3).RequiresGrad_();
+        var b = Tensor.Ones(2).RequiresGrad_();
+        var y = Functional.Conv2d(Tensor.Zeros(0, 3, 5, 5), w, b, padding: 1);
+        Assert.Equal(new Shape(0, 2, 5, 5), y.Shape);
+        y.Backward(Tensor.Zeros(0, 2, 5, 5));
+        Assert.All(w.Grad!.ToArray(), v => Assert.Equal(0f, v));
+        Assert.All(b.Grad!.ToArray(), v => Assert.Equal(0f, v));
+        Assert.Equal(new Shape(0, 3, 2, 2), Functional.MaxPool2d(Tensor.Zeros(0, 3, 4, 4), 2).Shape);
+    }
+
+    [Fact]
+    public void ErrorsNameTheOpTheTensorsAndBothShapes()
+    {
+        var e = Assert.Throws<LoomException>(() => Functional.Conv2d(Tensor.Zeros(1, 3, 8, 8), Tensor.Zeros(8, 4, 3, 3)));
+        Assert.Equal("conv2d: input [1, 3, 8, 8] has 3 channels but weight [8, 4, 3, 3] expects 4 (= in_channels/groups 4 × groups 1)", e.Message);
+
+        e = Assert.Throws<LoomException>(() => Functional.Conv2d(Tensor.Zeros(1, 4, 8, 8), Tensor.Zeros(6, 2, 3, 3), groups: 4));
+        Assert.Equal("conv2d: out_channels 6 of weight [6, 2, 3, 3] is not divisible by groups 4", e.Message);
+
+        e = Assert.Throws<LoomException>(() => Functional.Conv2d(Tensor.Zeros(1, 1, 3, 3), Tensor.Zeros(1, 1, 5, 5)));
+        Assert.Contains("conv2d", e.Message);
+        Assert.Contains("height 3", e.Message);
+        Assert.Contains("kernel 5", e.Message);
+
+        e = Assert.Throws<LoomException>(() => Functional.Conv2d(Tensor.Zeros(1, 1, 3, 3), Tensor.Zeros(2, 1, 1, 1), Tensor.Zeros(3)));
+        Assert.Equal("conv2d: bias must be [2] (one value per output channel of weight [2, 1, 1, 1]), found [3]", e.Message);
+
+        e = Assert.Throws<LoomException>(() => Functional.Conv2d(Tensor.Zeros(3, 3), Tensor.Zeros(1, 1, 1, 1)));
+        Assert.Equal("conv2d: input must be [N, C, H, W] (or unbatched [C, H, W]), found [3, 3]", e.Message);
+
+        e = Assert.Throws<LoomException>(() => Functional.Conv1d(Tensor.Zeros(1, 2, 5), Tensor.Zeros(1, 2, 3, 3)));
+        Assert.Equal("conv1d: weight must be [out_channels, in_channels/groups, k], found [1, 2, 3, 3]", e.Message);
+
+        e = Assert.Throws<LoomException>(() => Functional.Conv1d(Tensor.Zeros(1, 2, 5), Tensor.Zeros(1, 2, 3), stride: 0));
+        Assert.Equal("conv1d: stride along length must be positive, found 0", e.Message);
+
+        e = Assert.Throws<LoomException>(() => Functional.Conv2d(Tensor.Zeros(1, 1, 3, 3), Tensor.Zeros(new Shape(1, 1, 1, 1), DType.Float64)));
+        Assert.Contains("conv2d: operands have different types float32 [1, 1, 3, 3] and float64 [1, 1, 1, 1]", e.Message);
+
+        e = Assert.Throws<LoomException>(() => Functional.ConvTranspose2d(Tensor.Zeros(1, 3, 4, 4), Tensor.Zeros(2, 1, 3, 3)));
+        Assert.Equal("conv_transpose2d: input [1, 3, 4, 4] has 3 channels but weight [2, 1, 3, 3] expects 2 (its first axis is in_channels)", e.Message);
+
+        e = Assert.Throws<LoomException>(() => Functional.ConvTranspose2d(Tensor.Zeros(1, 2, 4, 4), Tensor.Zeros(2, 1, 3, 3), stride: 2, outputPadding: 2));
+        Assert.Contains("conv_transpose2d: output_padding 2 along height", e.Message);
+    }
+}
+
+/// <summary>
+/// Changes the process-wide <see cref="Threads.Count"/>, so it runs alone (after the parallel tests) and cannot
+/// disturb another test's timing or bitwise comparisons.
+/// </summary>
+[CollectionDefinition("Conv: process-wide thread count", DisableParallelization = true)]
+public sealed class ConvThreadCountCollection;
+
+/// <summary>The batch-parallel convolution gives the same bits for a given thread count, and close values across counts.</summary>
+[Collection("Conv: process-wide thread count")]
+public class ConvDeterminismTests
+{
+    [Fact]
+    public void ResultsAreBitwiseRepeatableForAThreadCount()
+    {
+        var g = new Generator(9);
+        var x = Tensor.Randn(new Shape(5, 3, 7, 7), g);
+        var w = Tensor.Randn(new Shape(4, 3, 3, 3), g);
+        var upstream = Tensor.Randn(new Shape(5, 4, 7, 7), g);
+        float[] Gradient()
+        {
+            var wl = w.Clone().RequiresGrad_();
+            Functional.Conv2d(x, wl, padding: 1).Backward(upstream);
+            return wl.Grad!.ToArray();
+        }
+        var saved = Threads.Count;
+        try
+        {
+            Threads.Count = 2;
+            var first = Gradient();
+            Assert.Equal(first, Gradient());
+            Threads.Count = 1;
+            ConvAssert.Close(Array.ConvertAll(first, v => (double)v), Array.ConvertAll(Gradient(), v => (double)v), 1e-4);
+        }
+        finally
+        {
+            Threads.Count = saved;
+        }
+    }
+}
+
+/// <summary>Element-wise closeness: |actual − expected| ≤ tolerance·(1 + |expected|).</summary>
+internal static class ConvAssert
+{
+    public static void Close(double[] expected, double[] actual, double tolerance)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            if (!(Math.Abs(actual[i] - expected[i]) <= tolerance * (1 + Math.Abs(expected[i]))))
+                Assert.Fail($"element {i}: expected {expected[i]:G17}, actual {actual[i]:G17} (tolerance {tolerance})");
+        }
+    }
+}
