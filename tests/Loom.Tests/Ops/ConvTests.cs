@@ -18,8 +18,8 @@ public class ConvTests
         Gen.Int[1, 3], Gen.Int[1, 9].Array[2], Gen.Int[1, 4].Array[2], Gen.Int[1, 3].Array[2], Gen.Int[0, 3].Array[4], Gen.Int[1, 3].Array[2],
         (c, size, k, s, p, d) =>
         {
-            var oh = Geometry.ConvGeometry.OutputSize(Math.Max(size[0], (d[0] * (k[0] - 1)) + 1), k[0], s[0], p[0], p[1], d[0]);
-            var ow = Geometry.ConvGeometry.OutputSize(Math.Max(size[1], (d[1] * (k[1] - 1)) + 1), k[1], s[1], p[2], p[3], d[1]);
+            var oh = global::Loom.Geometry.ConvGeometry.OutputSize(Math.Max(size[0], (d[0] * (k[0] - 1)) + 1), k[0], s[0], p[0], p[1], d[0]);
+            var ow = global::Loom.Geometry.ConvGeometry.OutputSize(Math.Max(size[1], (d[1] * (k[1] - 1)) + 1), k[1], s[1], p[2], p[3], d[1]);
             return new PatchGeometry(c, Math.Max(size[0], (d[0] * (k[0] - 1)) + 1), Math.Max(size[1], (d[1] * (k[1] - 1)) + 1), oh, ow,
                 k[0], k[1], s[0], s[1], p[0], p[2], d[0], d[1]);
         });

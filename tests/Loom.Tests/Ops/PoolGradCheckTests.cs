@@ -49,7 +49,7 @@ public class PoolGradCheckTests
 
     private static void AssertGradients(Func<Tensor[], Tensor> f, Tensor x, PoolCase c)
     {
-        using (Autograd.NoGrad())
+        using (global::Loom.Autograd.NoGrad())
         {
             // A dilated window may hold only padding (its max is −∞, as in PyTorch); such cases have no gradient to check.
             foreach (var v in f([x]).ToDoubleArray())
