@@ -158,7 +158,7 @@ public class ConvTests
 
         e = Assert.Throws<LoomException>(() => Functional.Conv2d(Tensor.Zeros(1, 1, 3, 3), Tensor.Zeros(1, 1, 5, 5)));
         Assert.Contains("conv2d", e.Message);
-        Assert.Contains("height 3", e.Message);
+        Assert.Contains("padded height is 3", e.Message);
         Assert.Contains("kernel 5", e.Message);
 
         e = Assert.Throws<LoomException>(() => Functional.Conv2d(Tensor.Zeros(1, 1, 3, 3), Tensor.Zeros(2, 1, 1, 1), Tensor.Zeros(3)));
