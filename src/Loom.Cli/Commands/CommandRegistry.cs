@@ -8,6 +8,9 @@ internal static class CommandRegistry
     public static IEnumerable<Command> All()
     {
         yield return ShapeCommand.Create();
+        yield return SummaryCommand.Create();
+        yield return TrainCommand.Create();
+        yield return EvalCommand.Create();
         yield break;
     }
 }

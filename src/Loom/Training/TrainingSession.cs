@@ -1,0 +1,91 @@
+using Loom.Data;
+using Loom.Nn;
+using Loom.Nn.Spec;
+
+namespace Loom.Training;
+
+/// <summary>
+/// Turns a <see cref="TrainConfig"/> into a ready <see cref="Trainer"/>: loads the data, resolves and builds the
+/// model, writes <c>config.json</c>; or reopens a run directory to resume or evaluate it.
+/// </summary>
+public sealed class TrainingSession
+{
+    private TrainingSession(TrainConfig config, RunDirectory run, ITrainingData data, Module model)
+    {
+        Config = config;
+        Run = run;
+        Data = data;
+        Model = model;
+    }
+
+    public TrainConfig Config { get; }
+
+    public RunDirectory Run { get; }
+
+    public ITrainingData Data { get; }
+
+    public Module Model { get; }
+
+    /// <summary>A new run: seeds everything from <see cref="TrainConfig.Seed"/>, builds data and model, saves config.json.</summary>
+    public static TrainingSession Create(TrainConfig config, string runPath)
+    {
+        config.Validate();
+        Threads.Count = config.Threads;
+        Rng.ManualSeed(config.Seed);
+        var (data, resolved) = LoadData(config);
+        var run = new RunDirectory(runPath);
+        if (File.Exists(run.Checkpoint))
+            throw new LoomException($"run: {run.Path} already holds a run (checkpoint.safetensors); use --resume {run.Path} or another --out");
+        var model = ModelBuilder.Build(resolved.ModelSpec, new Shape([.. resolved.InputShape])).Model;
+        Directory.CreateDirectory(run.Path);
+        AtomicFile.WriteAllText(run.Config, resolved.ToJson());
+        return new TrainingSession(resolved, run, data, model);
+    }
+
+    /// <summary>Reopens an existing run (for --resume and eval) with its saved config.</summary>
+    public static TrainingSession Open(string runPath, string? dataOverride = null, string? dataDirOverride = null)
+    {
+        var run = new RunDirectory(runPath);
+        if (!Directory.Exists(run.Path)) throw new LoomException($"run: {run.Path} does not exist");
+        var config = run.ReadConfig();
+        if (dataOverride is not null) config = config with { Data = dataOverride, DataDir = dataDirOverride ?? config.DataDir };
+        Threads.Count = config.Threads;
+        Rng.ManualSeed(config.Seed);
+        var (data, resolved) = LoadData(config);
+        if (resolved.NumClasses != config.NumClasses || !resolved.InputShape.SequenceEqual(config.InputShape))
+            throw new LoomException($"eval: data '{resolved.Data}' has inputs [{string.Join(", ", resolved.InputShape)}] and {resolved.NumClasses} classes; the run was trained on [{string.Join(", ", config.InputShape)}] and {config.NumClasses}");
+        var model = ModelBuilder.Build(config.ModelSpec, new Shape([.. config.InputShape])).Model;
+        return new TrainingSession(config, run, data, model);
+    }
+
+    /// <summary>Loads the trained weights (model.safetensors) into <see cref="Model"/>.</summary>
+    public void LoadWeights()
+    {
+        if (!File.Exists(Run.Model)) throw new LoomException($"run: {Run.Path} has no model.safetensors (did training finish? a checkpoint may be resumed with --resume)");
+        Model.LoadStateDict(Interop.Safetensors.Load(Run.Model).Tensors);
+    }
+
+    public Trainer CreateTrainer(ITrainingObserver? observer = null) => new(Model, Data, Config, Run, observer);
+
+    private static (ITrainingData Data, TrainConfig Resolved) LoadData(TrainConfig config)
+    {
+        var splits = Datasets.Load(config.Data, config.DataDir);
+        var norm = config.Normalize is { } n ? new Normalization(n.Mean, n.Std) : splits.Train.ComputeNormalization();
+        var normalized = splits.Normalized(norm);
+        var data = new ImageClassificationData(normalized, new DataLoaderOptions
+        {
+            BatchSize = config.BatchSize,
+            Shuffle = true,
+            Seed = config.Seed,
+        });
+        var resolved = config with
+        {
+            ModelSpec = config.ModelSpec.Length > 0 ? config.ModelSpec : Presets.Resolve(config.Model, splits.Train.NumClasses),
+            InputShape = splits.Train.ImageShape.ToArray(),
+            NumClasses = splits.Train.NumClasses,
+            ClassNames = [.. splits.Train.ClassNames],
+            Normalize = new NormalizeConfig([.. norm.Mean], [.. norm.Std]),
+        };
+        return (data, resolved);
+    }
+}
