@@ -87,6 +87,8 @@ public static class AugmentSpec
                         {
                             var (lo, hi, single) = context.NumberOrRange(k, what[k]);
                             if (single && lo < 0) throw context.ArgumentError(k, $"jitter's {what[k]} must be ≥ 0 (or a range lo-hi), not '{item.Args[k].Text}'");
+                            if (single && k == 3 && lo > 0.5)
+                                throw context.ArgumentError(k, $"jitter's hue must be from 0 to 0.5 (or a range lo-hi within -0.5 to 0.5), not '{item.Args[k].Text}'");
                             ranges[k] = !single ? new FactorRange(lo, hi)
                                 : lo == 0 ? null
                                 : k == 3 ? new FactorRange(-lo, lo) : new FactorRange(Math.Max(0, 1 - lo), 1 + lo);
