@@ -1,4 +1,5 @@
 using System.Runtime.ExceptionServices;
+using Loom.Data.Augment;
 
 namespace Loom.Data;
 
@@ -22,6 +23,14 @@ public sealed record DataLoaderOptions
 
     /// <summary>A normalisation applied to each batch as it is assembled, or null (the dataset's pixels as they are).</summary>
     public Normalization? Normalize { get; init; }
+
+    /// <summary>
+    /// A random transformation of each image as its batch is assembled, before <see cref="Normalize"/>, or null.
+    /// Image i of batch b in epoch e draws from a generator seeded with <see cref="DataLoader.AugmentSeed"/>(e,
+    /// b·B + i), so the result depends on nothing but the seed, the epoch and the position. It must keep the
+    /// image's shape.
+    /// </summary>
+    public Augmentation? Augmentation { get; init; }
 }
 
 /// <summary>One batch: images [B, C, H, W] float32 and labels [B] Int32, the <see cref="Index"/>-th batch of <see cref="Epoch"/>.</summary>
@@ -39,6 +48,9 @@ public sealed record Batch(Tensor Images, Tensor Labels, int Epoch, int Index)
 /// <para>Epoch e's order is <c>new Generator(EpochSeed(e)).Permutation(N)</c>: a pure function of the seed and the
 /// epoch number, so a run resumed at (epoch e, batch k) calls <c>Epoch(e, startBatch: k)</c> and sees exactly the
 /// batches it would have seen; no generator state needs saving beyond the seed.</para>
+/// <para>With <see cref="DataLoaderOptions.Augmentation"/>, each image is transformed as it is copied, drawing from a
+/// generator seeded by <see cref="AugmentSeed"/>(epoch, position): also a pure function, so resuming and prefetching
+/// change nothing.</para>
 /// <para>Each batch allocates its two tensors and nothing else; the order is one array per epoch. Prefetching
 /// keeps one batch in flight on the thread pool (a reused work item, no task per batch) and changes no value.</para>
 /// <para>Shape: images [B, C, H, W], labels [B]; B = <see cref="DataLoaderOptions.BatchSize"/>, except a smaller
@@ -66,6 +78,17 @@ public sealed class DataLoader
             if (dataset.Normalization is not null)
                 throw new LoomException($"data loader: {dataset.Name} is already normalised ({dataset.Normalization}); normalising twice is a mistake");
         }
+        if (options.Augmentation is { } augment)
+        {
+            var shape = augment.OutputShape(dataset.ImageShape);
+            if (shape != dataset.ImageShape)
+                throw new LoomException($"data loader: augmentation {augment} turns {dataset.Name}'s {Augmentation.Format(dataset.ImageShape)} images into {Augmentation.Format(shape)}; it must keep their size");
+            if (augment.Normalizes && (options.Normalize is not null || dataset.Normalization is not null))
+                throw new LoomException($"data loader: augmentation {augment} normalises, and so does {(options.Normalize is not null ? "the loader" : dataset.Name)}; normalising twice is a mistake");
+            if (augment.RequiresUnitRange && dataset.Normalization is not null)
+                throw new LoomException($"data loader: augmentation {augment} expects pixels in [0, 1] but {dataset.Name} is already normalised; " +
+                    "normalise in the loader instead (DataLoaderOptions.Normalize), after the augmentation");
+        }
         Dataset = dataset;
         Options = options;
     }
@@ -89,6 +112,20 @@ public sealed class DataLoader
     {
         if (epoch < 0) throw new LoomException($"data loader: epoch {epoch} must not be negative");
         var z = Options.Seed + (0x9E3779B97F4A7C15UL * ((ulong)epoch + 1));
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>
+    /// The seed of the augmentation of the image at <paramref name="position"/> (b·B + i for image i of batch b) of
+    /// epoch <paramref name="epoch"/>: SplitMix64's finaliser over <see cref="EpochSeed"/>(e) and the position, so it
+    /// differs per image and per epoch, and a resumed or prefetched batch draws exactly the same.
+    /// </summary>
+    public ulong AugmentSeed(int epoch, int position)
+    {
+        if (position < 0) throw new LoomException($"data loader: position {position} must not be negative");
+        var z = (EpochSeed(epoch) ^ 0xD1B54A32D192ED03UL) + (0x9E3779B97F4A7C15UL * ((ulong)position + 1));
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return z ^ (z >> 31);
@@ -143,7 +180,22 @@ public sealed class DataLoader
         var d = Dataset;
         var images = new float[size * d.ImageSize];
         var labels = new int[size];
-        d.CopyTo(order.AsSpan(start, size), images, labels);
+        if (Options.Augmentation is { } augment)
+        {
+            var generator = new Generator();
+            var imageSize = d.ImageSize;
+            for (var i = 0; i < size; i++)
+            {
+                var source = order[start + i];
+                generator.ManualSeed(AugmentSeed(epoch, start + i));
+                augment.Apply(d.Image(source), images.AsSpan(i * imageSize, imageSize), d.ImageShape, generator);
+                labels[i] = d.Label(source);
+            }
+        }
+        else
+        {
+            d.CopyTo(order.AsSpan(start, size), images, labels);
+        }
         Options.Normalize?.Apply(images, d.Height * d.Width);
         return new Batch(Tensor.Wrap(images, new Shape(size, d.Channels, d.Height, d.Width)), Tensor.Wrap(labels, new Shape(size)), epoch, index);
     }

@@ -37,7 +37,7 @@ public static class Datasets
         ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
 
     /// <summary>The names the command line accepts for <see cref="Load"/>.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["digits", "fashion-mnist"];
+    public static IReadOnlyList<string> Names { get; } = ["digits", "fashion-mnist", "image-folder"];
 
     /// <summary>Class names of the digits: "0" … "9".</summary>
     public static IReadOnlyList<string> DigitClassNames { get; } = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
@@ -48,12 +48,16 @@ public static class Datasets
 
     /// <summary>
     /// Loads a dataset by name (<see cref="Names"/>); <paramref name="dataDir"/>, when given, is the folder to read
-    /// instead of the default. A name that is not built in is an error listing the names.
+    /// instead of the default. A name that is not built in is an error listing the names. <c>image-folder</c> needs
+    /// <paramref name="dataDir"/> (a folder of class folders, see <see cref="ImageFolder"/>) and reads it with
+    /// <paramref name="imageFolder"/> (default 3×32×32).
     /// </summary>
-    public static ImageSplits Load(string name, string? dataDir = null) => name switch
+    public static ImageSplits Load(string name, string? dataDir = null, ImageFolderOptions? imageFolder = null) => name switch
     {
         "digits" => Digits(dataDir),
         "fashion-mnist" => FashionMnist(dataDir ?? FashionMnistDirectory),
+        "image-folder" => ImageFolder.Load(dataDir ?? throw new LoomException(
+            "image-folder: pass --data-dir with a folder holding one sub-folder of images per class"), imageFolder),
         _ => throw new LoomException($"data: unknown dataset '{name}'; known: {string.Join(", ", Names)} (or pass --data-dir with a folder of IDX files)"),
     };
 
