@@ -27,7 +27,7 @@ internal static class TrainCommand
         var clip = new Option<double>("--clip") { Description = "Clip the gradients' global L2 norm to this value (0: off)." };
         var weightDecay = new Option<double>("--weight-decay") { Description = "L2 penalty (decoupled for adamw)." };
         var smoothing = new Option<double>("--label-smoothing") { Description = "Label smoothing ε of the cross-entropy." };
-        var augment = new Option<string>("--augment") { Description = "Data augmentation (none).", DefaultValueFactory = _ => "none" };
+        var augment = new Option<string>("--augment") { Description = "Data augmentation: none, standard, or steps such as flip,crop(28,2),rotate(10),jitter(0.2,0.2,0.2,0.05),blur(3,0.1-2.0).", DefaultValueFactory = _ => "none" };
         var seed = new Option<ulong>("--seed") { Description = "Seed of everything random: same seed and threads, same run.", DefaultValueFactory = _ => 1UL };
         var threads = new Option<int>("--threads") { Description = "Threads for the kernels.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var stopOn = new Option<string>("--stop-on") { Description = "diverged (stop when the loss or a gradient is NaN/inf) or none.", DefaultValueFactory = _ => "diverged" };

@@ -71,13 +71,25 @@ public sealed class TrainingSession
     {
         var splits = Datasets.Load(config.Data, config.DataDir);
         var norm = config.Normalize is { } n ? new Normalization(n.Mean, n.Std) : splits.Train.ComputeNormalization();
-        var normalized = splits.Normalized(norm);
-        var data = new ImageClassificationData(normalized, new DataLoaderOptions
+        var augment = Loom.Data.Augment.AugmentSpec.Parse(config.Augment, config.Data, splits.Train.ImageShape);
+        ITrainingData data;
+        if (augment.Steps.Count == 0)
         {
-            BatchSize = config.BatchSize,
-            Shuffle = true,
-            Seed = config.Seed,
-        });
+            // Normalise once up front: the cheapest path when nothing random touches the pixels.
+            data = new ImageClassificationData(splits.Normalized(norm), new DataLoaderOptions { BatchSize = config.BatchSize, Shuffle = true, Seed = config.Seed });
+        }
+        else
+        {
+            // Augment raw [0, 1] pixels (crops pad with black, jitter sees real colours), then normalise per batch.
+            data = new ImageClassificationData(splits, new DataLoaderOptions
+            {
+                BatchSize = config.BatchSize,
+                Shuffle = true,
+                Seed = config.Seed,
+                Normalize = norm,
+                Augmentation = augment,
+            });
+        }
         var resolved = config with
         {
             ModelSpec = config.ModelSpec.Length > 0 ? config.ModelSpec : Presets.Resolve(config.Model, splits.Train.NumClasses),
@@ -85,6 +97,7 @@ public sealed class TrainingSession
             NumClasses = splits.Train.NumClasses,
             ClassNames = [.. splits.Train.ClassNames],
             Normalize = new NormalizeConfig([.. norm.Mean], [.. norm.Std]),
+            Augment = augment.Steps.Count == 0 ? "none" : augment.ToString(),
         };
         return (data, resolved);
     }
