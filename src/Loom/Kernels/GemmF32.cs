@@ -17,18 +17,27 @@ public enum GemmKernelWidth
 }
 
 /// <summary>
-/// Single-precision GEMM, GotoBLAS/BLIS style. For each NC-wide column block of C and each KC-deep slice of k, the
-/// kc×nc block of op(B) is packed once (it then stays in L2); for each MR-row sliver of op(A), packed into L1, the
-/// micro-kernel sweeps the block's NR-wide B slivers. Work is split over threads by fixed column (or row) ranges
-/// aligned to tiles, never over k, so each element's summation order is the same for any schedule.
+/// Single-precision GEMM, GotoBLAS/BLIS style. For each KC-deep slice of k, up to MC rows of op(A) are packed into
+/// MR-row slivers (k-major); for each NC-wide column block, the kc×nc block of op(B) is packed into NR-column
+/// slivers; then each A sliver (in L1) meets every B sliver of the block in the register-blocked micro-kernel
+/// (<see cref="IGemmKernel"/>). Work is split over threads by fixed column (or row) ranges aligned to tiles, never
+/// over k, so each element's summation order is the same for any schedule.
 /// </summary>
 internal static unsafe class GemmF32
 {
-    /// <summary>Depth of a packed slice: the A sliver (MR·KC floats) stays in L1.</summary>
-    public const int KC = 256;
+    /// <summary>Depth of a packed slice: an A sliver (MR·KC floats, 21 KiB for 14 rows) stays in L1.</summary>
+    public static readonly int KC = Knob("LOOM_GEMM_KC", 384);
 
-    /// <summary>Width of a packed B block (KC·NC floats = 512 KiB, within a core's L2).</summary>
-    public const int NC = 512;
+    /// <summary>
+    /// Width of a packed B block (KC·NC floats = 1.5 MiB, streamed from L2/L3). Measured on Zen 4: 1024 beats 512
+    /// (B in L2) by a few percent, because each A sliver is then loaded once per slice instead of twice.
+    /// </summary>
+    public static readonly int NC = Knob("LOOM_GEMM_NC", 1024);
+
+    /// <summary>Rows of op(A) packed at once (MC·KC floats, in L3); B is packed again for every MC rows.</summary>
+    public static readonly int MC = Knob("LOOM_GEMM_MC", 1024);
+
+    private static int Knob(string name, int value) => int.TryParse(Environment.GetEnvironmentVariable(name), out var v) ? v : value;
 
     /// <summary>Below this many multiply-adds a single thread does the work (dispatch costs more than it saves).</summary>
     public const long ParallelWork = 96L * 96 * 96;
@@ -133,41 +142,49 @@ internal static unsafe class GemmF32
 
         /// <summary>The whole blocked loop nest on one thread.</summary>
         [SkipLocalsInit]
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Block(Problem p)
         {
             int mr = TK.MR, nr = TK.NR;
-            var buf = GemmBuffers.Get(mr * KC, KC * NC);
+            var mcMax = Math.Max(mr, MC / mr * mr);
+            var buf = GemmBuffers.Get(Math.Min(mcMax, (p.M + mr - 1) / mr * mr) * KC, KC * NC);
             var tile = stackalloc float[mr * nr];
             // With one row sliver, B is read once: skip packing it and read op(B)'s rows where they are.
             var directB = !p.TransB && p.M <= mr;
-            for (var jc = 0; jc < p.N; jc += NC)
+            for (var pc = 0; pc < p.K; pc += KC)
             {
-                var nc = Math.Min(NC, p.N - jc);
-                var full = nc - nc % nr;
-                for (var pc = 0; pc < p.K; pc += KC)
+                var kc = Math.Min(KC, p.K - pc);
+                var beta = pc == 0 ? p.Beta : 1f;
+                for (var ic = 0; ic < p.M; ic += mcMax)
                 {
-                    var kc = Math.Min(KC, p.K - pc);
-                    var beta = pc == 0 ? p.Beta : 1f;
-                    if (!directB) GemmPack.B(buf.B, nr, kc, nc, p.BAt(pc, jc), p.Ldb, p.TransB);
-                    else if (full < nc) GemmPack.B(buf.B, nr, kc, nc - full, p.BAt(pc, jc + full), p.Ldb, false);
-                    for (var ir = 0; ir < p.M; ir += mr)
+                    var mc = Math.Min(mcMax, p.M - ic);
+                    for (var ir = 0; ir < mc; ir += mr)
+                        GemmPack.A(buf.A + (nint)ir * kc, mr, Math.Min(mr, mc - ir), kc, p.AAt(ic + ir, pc), p.Lda, p.TransA);
+                    for (var jc = 0; jc < p.N; jc += NC)
                     {
-                        var rows = Math.Min(mr, p.M - ir);
-                        GemmPack.A(buf.A, mr, rows, kc, p.AAt(ir, pc), p.Lda, p.TransA);
-                        var cRow = p.C + (nint)ir * p.Ldc + jc;
-                        for (var jr = 0; jr < nc; jr += nr)
+                        var nc = Math.Min(NC, p.N - jc);
+                        var full = nc - nc % nr;
+                        if (!directB) GemmPack.B(buf.B, nr, kc, nc, p.BAt(pc, jc), p.Ldb, p.TransB);
+                        else if (full < nc) GemmPack.B(buf.B, nr, kc, nc - full, p.BAt(pc, jc + full), p.Ldb, false);
+                        for (var ir = 0; ir < mc; ir += mr)
                         {
-                            float* bs;
-                            nint bStride = nr;
-                            if (!directB) bs = buf.B + (nint)jr * kc;
-                            else if (jr < full)
+                            var rows = Math.Min(mr, mc - ir);
+                            var a = buf.A + (nint)ir * kc;
+                            var cRow = p.C + (nint)(ic + ir) * p.Ldc + jc;
+                            for (var jr = 0; jr < nc; jr += nr)
                             {
-                                bs = p.BAt(pc, jc + jr);
-                                bStride = p.Ldb;
+                                float* bs;
+                                nint bStride = nr;
+                                if (!directB) bs = buf.B + (nint)jr * kc;
+                                else if (jr < full)
+                                {
+                                    bs = p.BAt(pc, jc + jr);
+                                    bStride = p.Ldb;
+                                }
+                                else bs = buf.B;
+                                if (jr < full) TK.Tile(rows, kc, a, bs, bStride, cRow + jr, p.Ldc, p.Alpha, beta);
+                                else Edge(rows, nc - jr, kc, a, bs, tile, cRow + jr, p.Ldc, p.Alpha, beta);
                             }
-                            else bs = buf.B;
-                            if (jr < full) TK.Tile(rows, kc, buf.A, bs, bStride, cRow + jr, p.Ldc, p.Alpha, beta);
-                            else Edge(rows, nc - jr, kc, buf.A, bs, tile, cRow + jr, p.Ldc, p.Alpha, beta);
                         }
                     }
                 }
@@ -204,6 +221,9 @@ internal static unsafe class GemmF32
 /// </summary>
 internal sealed unsafe class GemmBuffers
 {
+    // 16 floats for the 64-byte alignment + 64 past the end: packing may spill up to 8 floats past a sliver.
+    private const int Slack = 80;
+
     [ThreadStatic]
     private static GemmBuffers? _current;
 
@@ -217,14 +237,14 @@ internal sealed unsafe class GemmBuffers
     public static GemmBuffers Get(int aLength, int bLength)
     {
         var buf = _current ??= new GemmBuffers();
-        if (buf._aStore.Length < aLength + 16) buf.A = Alloc(aLength, out buf._aStore);
-        if (buf._bStore.Length < bLength + 16) buf.B = Alloc(bLength, out buf._bStore);
+        if (buf._aStore.Length < aLength + Slack) buf.A = Alloc(aLength, out buf._aStore);
+        if (buf._bStore.Length < bLength + Slack) buf.B = Alloc(bLength, out buf._bStore);
         return buf;
     }
 
     private static float* Alloc(int length, out float[] store)
     {
-        store = GC.AllocateUninitializedArray<float>(length + 16, pinned: true);
+        store = GC.AllocateUninitializedArray<float>(length + Slack, pinned: true);
         var p = (nint)Unsafe.AsPointer(ref store[0]);
         return (float*)((p + 63) & ~(nint)63);
     }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Loom.Kernels;
 
@@ -81,6 +82,8 @@ internal readonly unsafe struct Kernel512 : IGemmKernel
         where TR : struct, IRows
     {
         const int mr = 14;
+        // Fetch C's tile into cache while the k loop runs; its rows are merged only at the end.
+        for (var r = 0; r < TR.N; r++) Touch(c + r * ldc, 32);
         Vector512<float> c0a = default, c0b = default, c1a = default, c1b = default, c2a = default, c2b = default;
         Vector512<float> c3a = default, c3b = default, c4a = default, c4b = default, c5a = default, c5b = default;
         Vector512<float> c6a = default, c6b = default, c7a = default, c7b = default, c8a = default, c8b = default;
@@ -146,6 +149,16 @@ internal readonly unsafe struct Kernel512 : IGemmKernel
         }
     }
 
+    /// <summary>Prefetches the cache lines of <paramref name="count"/> floats from <paramref name="p"/> into L1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Touch(float* p, int count)
+    {
+        if (!Sse.IsSupported) return;
+        Sse.Prefetch0(p);
+        Sse.Prefetch0(p + 16);
+        Sse.Prefetch0(p + count - 1);
+    }
+
     // C = alpha·acc
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Put(float* c, Vector512<float> x, Vector512<float> y, Vector512<float> va)
@@ -191,6 +204,7 @@ internal readonly unsafe struct Kernel256 : IGemmKernel
         where TR : struct, IRows
     {
         const int mr = 6;
+        for (var r = 0; r < TR.N; r++) Kernel512.Touch(c + r * ldc, 16);
         Vector256<float> c0a = default, c0b = default, c1a = default, c1b = default, c2a = default, c2b = default;
         Vector256<float> c3a = default, c3b = default, c4a = default, c4b = default, c5a = default, c5b = default;
         for (var p = 0; p < kc; p++)
