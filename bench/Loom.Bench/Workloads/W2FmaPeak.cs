@@ -13,7 +13,7 @@ namespace Loom.Bench;
 public sealed class W2FmaPeak : Workload
 {
     private const int Acc = 12;
-    private static volatile float s_sink;
+    private static volatile float _sink;
 
     public override string Id => "W2";
 
@@ -22,7 +22,7 @@ public sealed class W2FmaPeak : Workload
     public override void Run(int threads, Action<Row> add)
     {
         const long iters = 40_000_000;
-        s_sink = Fma512(1000) + Fma256(1000);
+        _sink = Fma512(1000) + Fma256(1000);
         foreach (var (name, kernel, lanes, ok) in new (string, Func<long, float>, int, bool)[] {
             ("Vector512 Avx512F.FusedMultiplyAdd", Fma512, 16, Avx512F.IsSupported),
             ("Vector256 Fma.MultiplyAdd", Fma256, 8, Fma.IsSupported) })
@@ -107,7 +107,7 @@ public sealed class W2FmaPeak : Workload
         var sw = Stopwatch.StartNew();
         foreach (var t in ts) t.Join();
         sw.Stop();
-        s_sink = res.Sum();
+        _sink = res.Sum();
         return sw.Elapsed.TotalSeconds;
     }
 }
