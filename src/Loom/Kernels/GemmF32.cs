@@ -9,7 +9,7 @@ public enum GemmKernelWidth
     /// <summary>Plain vectorised row loop, for machines without AVX2 + FMA.</summary>
     Portable,
 
-    /// <summary>Vector256 (AVX2 + FMA), 6×16 tiles.</summary>
+    /// <summary>Vector256 (AVX2 + FMA): 12×16 tiles where AVX-512VL gives 32 registers, else 6×16.</summary>
     Vector256,
 
     /// <summary>Vector512 (AVX-512F), 14×32 tiles.</summary>
@@ -55,6 +55,9 @@ internal static unsafe class GemmF32
         }
     }
 
+    /// <summary>Use the 16-register 6×16 Vector256 kernel even where AVX-512VL has 32 registers (tests cover it so).</summary>
+    internal static bool Narrow256 { get; set; }
+
     public static bool Supported(GemmKernelWidth w) => w switch
     {
         GemmKernelWidth.Vector512 => Avx512F.IsSupported,
@@ -86,6 +89,7 @@ internal static unsafe class GemmF32
     {
         var p = new Problem(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         if (width == GemmKernelWidth.Vector512) Driver<Kernel512>.Run(p);
+        else if (Avx512F.VL.IsSupported && !Narrow256) Driver<Kernel256Wide>.Run(p);
         else Driver<Kernel256>.Run(p);
     }
 

@@ -177,8 +177,8 @@ internal readonly unsafe struct Kernel512 : IGemmKernel
 }
 
 /// <summary>
-/// AVX2 fallback: 6 rows × 16 columns (2 ymm per row) = 12 accumulators + 2 B vectors + 1 broadcast, within the 16
-/// ymm registers that AVX2 has.
+/// Vector256 with AVX2's 16 ymm registers: 6 rows × 16 columns (2 ymm per row) = 12 accumulators + 2 B vectors +
+/// 1 broadcast.
 /// </summary>
 internal readonly unsafe struct Kernel256 : IGemmKernel
 {
@@ -190,23 +190,59 @@ internal readonly unsafe struct Kernel256 : IGemmKernel
     {
         switch (rows)
         {
-            case 6: Run<R6>(kc, a, b, bStride, c, ldc, alpha, beta); break;
-            case 5: Run<R5>(kc, a, b, bStride, c, ldc, alpha, beta); break;
-            case 4: Run<R4>(kc, a, b, bStride, c, ldc, alpha, beta); break;
-            case 3: Run<R3>(kc, a, b, bStride, c, ldc, alpha, beta); break;
-            case 2: Run<R2>(kc, a, b, bStride, c, ldc, alpha, beta); break;
-            default: Run<R1>(kc, a, b, bStride, c, ldc, alpha, beta); break;
+            case 6: Rows256.Run<R6, R6>(kc, a, b, bStride, c, ldc, alpha, beta); break;
+            case 5: Rows256.Run<R5, R6>(kc, a, b, bStride, c, ldc, alpha, beta); break;
+            case 4: Rows256.Run<R4, R6>(kc, a, b, bStride, c, ldc, alpha, beta); break;
+            case 3: Rows256.Run<R3, R6>(kc, a, b, bStride, c, ldc, alpha, beta); break;
+            case 2: Rows256.Run<R2, R6>(kc, a, b, bStride, c, ldc, alpha, beta); break;
+            default: Rows256.Run<R1, R6>(kc, a, b, bStride, c, ldc, alpha, beta); break;
         }
     }
+}
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Run<TR>(int kc, float* a, float* b, nint bStride, float* c, nint ldc, float alpha, float beta)
-        where TR : struct, IRows
+/// <summary>
+/// Vector256 where AVX-512VL gives 32 ymm registers: 12 rows × 16 columns = 24 accumulators + 2 B vectors +
+/// 1 broadcast (the fair 256-bit rival of <see cref="Kernel512"/>).
+/// </summary>
+internal readonly unsafe struct Kernel256Wide : IGemmKernel
+{
+    public static int MR => 12;
+
+    public static int NR => 16;
+
+    public static void Tile(int rows, int kc, float* a, float* b, nint bStride, float* c, nint ldc, float alpha, float beta)
     {
-        const int mr = 6;
+        switch (rows)
+        {
+            case 12: Rows256.Run<R12, R12>(kc, a, b, bStride, c, ldc, alpha, beta); break;
+            case 11: Rows256.Run<R11, R12>(kc, a, b, bStride, c, ldc, alpha, beta); break;
+            case 10: Rows256.Run<R10, R12>(kc, a, b, bStride, c, ldc, alpha, beta); break;
+            case 9: Rows256.Run<R9, R12>(kc, a, b, bStride, c, ldc, alpha, beta); break;
+            case 8: Rows256.Run<R8, R12>(kc, a, b, bStride, c, ldc, alpha, beta); break;
+            case 7: Rows256.Run<R7, R12>(kc, a, b, bStride, c, ldc, alpha, beta); break;
+            case 6: Rows256.Run<R6, R12>(kc, a, b, bStride, c, ldc, alpha, beta); break;
+            case 5: Rows256.Run<R5, R12>(kc, a, b, bStride, c, ldc, alpha, beta); break;
+            case 4: Rows256.Run<R4, R12>(kc, a, b, bStride, c, ldc, alpha, beta); break;
+            case 3: Rows256.Run<R3, R12>(kc, a, b, bStride, c, ldc, alpha, beta); break;
+            case 2: Rows256.Run<R2, R12>(kc, a, b, bStride, c, ldc, alpha, beta); break;
+            default: Rows256.Run<R1, R12>(kc, a, b, bStride, c, ldc, alpha, beta); break;
+        }
+    }
+}
+
+/// <summary>The Vector256 micro-kernel body: TR rows of 16 columns, A packed TM floats per k.</summary>
+internal static unsafe class Rows256
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run<TR, TM>(int kc, float* a, float* b, nint bStride, float* c, nint ldc, float alpha, float beta)
+        where TR : struct, IRows
+        where TM : struct, IRows
+    {
         for (var r = 0; r < TR.N; r++) Kernel512.Touch(c + r * ldc, 16);
         Vector256<float> c0a = default, c0b = default, c1a = default, c1b = default, c2a = default, c2b = default;
         Vector256<float> c3a = default, c3b = default, c4a = default, c4b = default, c5a = default, c5b = default;
+        Vector256<float> c6a = default, c6b = default, c7a = default, c7b = default, c8a = default, c8b = default;
+        Vector256<float> c9a = default, c9b = default, c10a = default, c10b = default, c11a = default, c11b = default;
         for (var p = 0; p < kc; p++)
         {
             var b0 = Vector256.Load(b);
@@ -218,7 +254,13 @@ internal readonly unsafe struct Kernel256 : IGemmKernel
             if (TR.N > 3) { x = Vector256.Create(a[3]); c3a = Vector256.FusedMultiplyAdd(x, b0, c3a); c3b = Vector256.FusedMultiplyAdd(x, b1, c3b); }
             if (TR.N > 4) { x = Vector256.Create(a[4]); c4a = Vector256.FusedMultiplyAdd(x, b0, c4a); c4b = Vector256.FusedMultiplyAdd(x, b1, c4b); }
             if (TR.N > 5) { x = Vector256.Create(a[5]); c5a = Vector256.FusedMultiplyAdd(x, b0, c5a); c5b = Vector256.FusedMultiplyAdd(x, b1, c5b); }
-            a += mr;
+            if (TR.N > 6) { x = Vector256.Create(a[6]); c6a = Vector256.FusedMultiplyAdd(x, b0, c6a); c6b = Vector256.FusedMultiplyAdd(x, b1, c6b); }
+            if (TR.N > 7) { x = Vector256.Create(a[7]); c7a = Vector256.FusedMultiplyAdd(x, b0, c7a); c7b = Vector256.FusedMultiplyAdd(x, b1, c7b); }
+            if (TR.N > 8) { x = Vector256.Create(a[8]); c8a = Vector256.FusedMultiplyAdd(x, b0, c8a); c8b = Vector256.FusedMultiplyAdd(x, b1, c8b); }
+            if (TR.N > 9) { x = Vector256.Create(a[9]); c9a = Vector256.FusedMultiplyAdd(x, b0, c9a); c9b = Vector256.FusedMultiplyAdd(x, b1, c9b); }
+            if (TR.N > 10) { x = Vector256.Create(a[10]); c10a = Vector256.FusedMultiplyAdd(x, b0, c10a); c10b = Vector256.FusedMultiplyAdd(x, b1, c10b); }
+            if (TR.N > 11) { x = Vector256.Create(a[11]); c11a = Vector256.FusedMultiplyAdd(x, b0, c11a); c11b = Vector256.FusedMultiplyAdd(x, b1, c11b); }
+            a += TM.N;
             b += bStride;
         }
         var va = Vector256.Create(alpha);
@@ -230,6 +272,12 @@ internal readonly unsafe struct Kernel256 : IGemmKernel
             if (TR.N > 3) Put(c + 3 * ldc, c3a, c3b, va);
             if (TR.N > 4) Put(c + 4 * ldc, c4a, c4b, va);
             if (TR.N > 5) Put(c + 5 * ldc, c5a, c5b, va);
+            if (TR.N > 6) Put(c + 6 * ldc, c6a, c6b, va);
+            if (TR.N > 7) Put(c + 7 * ldc, c7a, c7b, va);
+            if (TR.N > 8) Put(c + 8 * ldc, c8a, c8b, va);
+            if (TR.N > 9) Put(c + 9 * ldc, c9a, c9b, va);
+            if (TR.N > 10) Put(c + 10 * ldc, c10a, c10b, va);
+            if (TR.N > 11) Put(c + 11 * ldc, c11a, c11b, va);
         }
         else
         {
@@ -240,6 +288,12 @@ internal readonly unsafe struct Kernel256 : IGemmKernel
             if (TR.N > 3) Merge(c + 3 * ldc, c3a, c3b, va, vb);
             if (TR.N > 4) Merge(c + 4 * ldc, c4a, c4b, va, vb);
             if (TR.N > 5) Merge(c + 5 * ldc, c5a, c5b, va, vb);
+            if (TR.N > 6) Merge(c + 6 * ldc, c6a, c6b, va, vb);
+            if (TR.N > 7) Merge(c + 7 * ldc, c7a, c7b, va, vb);
+            if (TR.N > 8) Merge(c + 8 * ldc, c8a, c8b, va, vb);
+            if (TR.N > 9) Merge(c + 9 * ldc, c9a, c9b, va, vb);
+            if (TR.N > 10) Merge(c + 10 * ldc, c10a, c10b, va, vb);
+            if (TR.N > 11) Merge(c + 11 * ldc, c11a, c11b, va, vb);
         }
     }
 

@@ -54,6 +54,21 @@ public class GemmTests
     }
 
     [Fact]
+    public void Float32MatchesReferenceWithAvx2OnlyKernel()
+    {
+        Assert.SkipUnless(Gemm.Supported(GemmKernelWidth.Vector256), "no AVX2 + FMA");
+        try
+        {
+            GemmF32.Narrow256 = true; // the 6×16 kernel of AVX2-only CPUs, also where AVX-512VL would allow 12×16
+            With(GemmKernelWidth.Vector256, 2, () => Cases.Sample(CheckFloat, iter: 60, threads: 1));
+        }
+        finally
+        {
+            GemmF32.Narrow256 = false;
+        }
+    }
+
+    [Fact]
     public void Float64MatchesReference()
     {
         foreach (var threads in new[] { 1, 2 })
