@@ -115,6 +115,7 @@ internal static unsafe class GemmF32
 
     private static class Driver<TK> where TK : struct, IGemmKernel
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Run(Problem p)
         {
             var threads = Threads.Count;
@@ -149,6 +150,11 @@ internal static unsafe class GemmF32
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Block(Problem p)
         {
+            if (p.M == 1 && !p.TransB && (long)p.K * p.N >= GemmSmallM.MinWork)
+            {
+                GemmSmallM.Run(p);
+                return;
+            }
             int mr = TK.MR, nr = TK.NR;
             var mcMax = Math.Max(mr, MC / mr * mr);
             var buf = GemmBuffers.Get(Math.Min(mcMax, (p.M + mr - 1) / mr * mr) * KC, KC * NC);
@@ -199,6 +205,7 @@ internal static unsafe class GemmF32
         /// A tile narrower than NR: the kernel writes its raw sums to a scratch tile, then they are merged with the
         /// same rounding as the kernel's own merge (alpha·acc, or fma(acc, alpha, beta·C)).
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Edge(int rows, int cols, int kc, float* a, float* b, float* tile, float* c, int ldc, float alpha, float beta)
         {
             TK.Tile(rows, kc, a, b, TK.NR, tile, TK.NR, 1f, 0f);

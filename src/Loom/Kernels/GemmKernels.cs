@@ -56,6 +56,7 @@ internal readonly unsafe struct Kernel512 : IGemmKernel
 
     public static int NR => 32;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Tile(int rows, int kc, float* a, float* b, nint bStride, float* c, nint ldc, float alpha, float beta)
     {
         switch (rows)
@@ -186,6 +187,7 @@ internal readonly unsafe struct Kernel256 : IGemmKernel
 
     public static int NR => 16;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Tile(int rows, int kc, float* a, float* b, nint bStride, float* c, nint ldc, float alpha, float beta)
     {
         switch (rows)
@@ -210,6 +212,7 @@ internal readonly unsafe struct Kernel256Wide : IGemmKernel
 
     public static int NR => 16;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Tile(int rows, int kc, float* a, float* b, nint bStride, float* c, nint ldc, float alpha, float beta)
     {
         switch (rows)

@@ -81,8 +81,9 @@ public class GemmTests
     [MemberData(nameof(Widths))]
     public void Float32BlockingBoundaries(GemmKernelWidth width)
     {
-        // Exactly on and one past the tile, KC and NC boundaries, in all four transpose combinations.
-        int[][] sizes = [[14, 32, 256], [15, 33, 257], [1, 512, 256], [29, 513, 513], [64, 64, 64], [200, 7, 300], [3, 1100, 20]];
+        // Exactly on and one past the tile, KC and NC boundaries, in all four transpose combinations; the last is the
+        // one-row path (m = 1, B past 1 MiB, wider than its 2048-column pass).
+        int[][] sizes = [[14, 32, 256], [15, 33, 257], [1, 512, 256], [29, 513, 513], [64, 64, 64], [200, 7, 300], [3, 1100, 20], [1, 2100, 300]];
         With(width, 2, () =>
         {
             var seed = 1;
@@ -112,6 +113,23 @@ public class GemmTests
         for (var i = 0; i < 3; i++) Assert.Equal(first, Once(2));
         // Partitioning never splits k and edge tiles round like full ones, so the thread count does not matter either.
         Assert.Equal(first, Once(1));
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void OneRowPathRoundsLikeTheKernels(GemmKernelWidth width)
+    {
+        // Row 0 of a 2-row product goes through the micro-kernel; the same row alone through the one-row path.
+        var c = new Case(false, false, 2, 1500, 700, 0, 0, 0, 0.5f, 1.5f, 3);
+        var (a, b, c0) = Data<float>(c);
+        var two = (float[])c0.Clone();
+        var one = c0[..c.N];
+        With(width, 1, () =>
+        {
+            Gemm.Run(false, false, 2, c.N, c.K, c.Alpha, a, c.K, b, c.N, c.Beta, two, c.N);
+            Gemm.Run(false, false, 1, c.N, c.K, c.Alpha, a, c.K, b, c.N, c.Beta, one, c.N);
+        });
+        Assert.Equal(two[..c.N], one);
     }
 
     [Fact]
