@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Loom.Kernels;
@@ -25,6 +26,7 @@ public static class Gemm
     /// <summary>Whether this CPU can run the given float32 kernel.</summary>
     public static bool Supported(GemmKernelWidth width) => GemmF32.Supported(width);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no slow tier-0 code for the first calls
     public static unsafe void Run<T>(bool transA, bool transB, int m, int n, int k, T alpha,
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T>

@@ -37,6 +37,9 @@ internal static unsafe class GemmF32
     /// <summary>Rows of op(A) packed at once (MC·KC floats, in L3); B is packed again for every MC rows.</summary>
     public static readonly int MC = Knob("LOOM_GEMM_MC", 1024);
 
+    /// <summary>Largest op(B) (in floats) that is read in place rather than packed, when it is not transposed.</summary>
+    public const long DirectB = 1 << 16;
+
     private static int Knob(string name, int value) => int.TryParse(Environment.GetEnvironmentVariable(name), out var v) ? v : value;
 
     /// <summary>Below this many multiply-adds a single thread does the work (dispatch costs more than it saves).</summary>
@@ -159,8 +162,10 @@ internal static unsafe class GemmF32
             var mcMax = Math.Max(mr, MC / mr * mr);
             var buf = GemmBuffers.Get(Math.Min(mcMax, (p.M + mr - 1) / mr * mr) * KC, KC * NC);
             var tile = stackalloc float[mr * nr];
-            // With one row sliver, B is read once: skip packing it and read op(B)'s rows where they are.
-            var directB = !p.TransB && p.M <= mr;
+            // Skip packing B and read op(B)'s rows where they are when B is read only once (one row sliver), or when
+            // it is small enough (≤ 256 KiB) to stay in L2 anyway: packing then costs more than it saves
+            // (64×64×64: 5.4 µs instead of 8.3).
+            var directB = !p.TransB && (p.M <= mr || (long)p.K * p.N <= DirectB);
             for (var pc = 0; pc < p.K; pc += KC)
             {
                 var kc = Math.Min(KC, p.K - pc);
