@@ -152,7 +152,7 @@ public static class Program
     private static List<string> Header(string? width) =>
     [
         $"Loom.Bench  .NET {Environment.Version}  CPU: {CpuModel()}  cores={Environment.ProcessorCount}",
-        $"GEMM kernel: {Gemm.KernelWidth}{(width != null ? " (forced by --width)" : "")}  Avx512F={Avx512F.IsSupported} Fma={Fma.IsSupported} " +
+        $"GEMM kernel: {GemmF32.Describe()}{(width != null ? " (forced by --width)" : "")}  Avx512F={Avx512F.IsSupported} Fma={Fma.IsSupported} " +
         $"Vector512.IsHardwareAccelerated={Vector512.IsHardwareAccelerated}",
         $"threads: per child as listed (Loom.Threads.Count; default here {Threads.Count})",
     ];

@@ -87,6 +87,19 @@ internal static unsafe class GemmF32
         return GemmKernelWidth.Portable;
     }
 
+    /// <summary>The kernel in words, e.g. "Vector512 14×32 tiles, KC=384 NC=1024 MC=1024" (the bench prints it).</summary>
+    public static string Describe()
+    {
+        var (mr, nr) = Width switch
+        {
+            GemmKernelWidth.Vector512 => (Kernel512.MR, Kernel512.NR),
+            GemmKernelWidth.Vector256 when Avx512F.VL.IsSupported && !Narrow256 => (Kernel256Wide.MR, Kernel256Wide.NR),
+            GemmKernelWidth.Vector256 => (Kernel256.MR, Kernel256.NR),
+            _ => (0, 0),
+        };
+        return mr == 0 ? "Portable row loop" : $"{Width} {mr}×{nr} tiles, KC={KC} NC={NC} MC={MC}";
+    }
+
     /// <summary>C = alpha·op(A)·op(B) + beta·C; sizes and spans already checked; m, n ≥ 1.</summary>
     public static void Run(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, GemmKernelWidth width)
