@@ -153,6 +153,12 @@ internal static unsafe class GemmF32
                 Block(p);
                 return;
             }
+            Split(p, byN, tiles, parts);
+        }
+
+        // Apart from Run so that the closure is allocated only when threads are used (a captured parameter is
+        // hoisted into the closure object at the start of the method that declares it).
+        private static void Split(Problem p, bool byN, int tiles, int parts) =>
             Threads.For(parts, part =>
             {
                 var (t0, t1) = Threads.Range(tiles, parts, part);
@@ -161,7 +167,6 @@ internal static unsafe class GemmF32
                     : p.Sub(t0 * TK.MR, Math.Min(p.M, t1 * TK.MR), 0, p.N);
                 Block(sub);
             });
-        }
 
         /// <summary>Even share ÷ largest share when <paramref name="tiles"/> are split over the threads (1 = perfect).</summary>
         private static double Balance(int tiles, int threads) => (double)tiles / threads / ((tiles + threads - 1) / threads);

@@ -133,6 +133,28 @@ public class GemmTests
     }
 
     [Fact]
+    public void SmallProductsDoNotAllocate()
+    {
+        // Below the threading threshold a call allocates nothing once the thread's packing buffers exist.
+        var a = new float[64 * 64];
+        var b = new float[64 * 64];
+        var c = new float[64 * 64];
+        void Calls()
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                Gemm.Run(false, false, 64, 64, 64, 1f, a, 64, b, 64, 0f, c, 64);
+                Gemm.Run(true, true, 64, 64, 64, 1f, a, 64, b, 64, 1f, c, 64);
+                Gemm.Run(false, false, 1, 64, 64, 1f, a, 64, b, 64, 0f, c, 64);
+            }
+        }
+        Calls();
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        Calls();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void BetaZeroIgnoresNaNInC()
     {
         float[] a = [1, 2, 3, 4];
