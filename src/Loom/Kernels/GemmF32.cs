@@ -40,7 +40,9 @@ internal static unsafe class GemmF32
     /// <summary>Largest op(B) (in floats) that is read in place rather than packed, when it is not transposed.</summary>
     public const long DirectB = 1 << 16;
 
-    private static int Knob(string name, int value) => int.TryParse(Environment.GetEnvironmentVariable(name), out var v) ? v : value;
+    // Block sizes can be overridden for tuning on another CPU (LOOM_GEMM_KC=… etc.); rounded up to whole tiles.
+    private static int Knob(string name, int value) =>
+        int.TryParse(Environment.GetEnvironmentVariable(name), out var v) && v is >= 1 and <= 1 << 16 ? (v + 31) / 32 * 32 : value;
 
     /// <summary>Below this many multiply-adds a single thread does the work (dispatch costs more than it saves).</summary>
     /// <remarks>Measured on Zen 4 (2 cores): 128³ gains nothing from a second thread, 160³ runs 1.3× faster.</remarks>
