@@ -26,11 +26,11 @@ public class GemmTests
 
     private static readonly Gen<float> Scalars = Gen.OneOf(0f, 1f, -1f, 0.5f, 2.5f, -0.75f);
 
-    // Sizes around the tile sizes (6, 14, 16, 32) with tails, occasionally past KC = 256 and NC = 512.
+    // Sizes around the tile sizes (6, 12, 14, 16, 32) with tails, occasionally past KC = 384 and NC = 1024.
     private static readonly Gen<int> Small = Gen.Frequency((4, Gen.Int[1, 40]), (2, Gen.Int[41, 80]), (1, Gen.Int[81, 140]));
 
-    private static readonly Gen<Case> Cases = Gen.Select(Gen.Bool, Gen.Bool, Small, Gen.Frequency((9, Small), (1, Gen.Int[500, 560])),
-        Gen.Frequency((9, Small), (1, Gen.Int[250, 300])), Gen.Int[0, 3], Gen.Int[0, 3], Gen.Int[0, 3], Scalars, Scalars, Gen.Int,
+    private static readonly Gen<Case> Cases = Gen.Select(Gen.Bool, Gen.Bool, Small, Gen.Frequency((9, Small), (1, Gen.Int[1000, 1060])),
+        Gen.Frequency((9, Small), (1, Gen.Int[370, 400])), Gen.Int[0, 3], Gen.Int[0, 3], Gen.Int[0, 3], Scalars, Scalars, Gen.Int,
         (ta, tb, m, n, k, pa, pb, pc, alpha, beta, seed) => new Case(ta, tb, m, n, k, pa, pb, pc, alpha, beta, seed));
 
     public static TheoryData<GemmKernelWidth> Widths()
@@ -83,7 +83,7 @@ public class GemmTests
     {
         // Exactly on and one past the tile, KC and NC boundaries, in all four transpose combinations; the last is the
         // one-row path (m = 1, B past 1 MiB, wider than its 2048-column pass).
-        int[][] sizes = [[14, 32, 256], [15, 33, 257], [1, 512, 256], [29, 513, 513], [64, 64, 64], [200, 7, 300], [3, 1100, 20], [1, 2100, 300]];
+        int[][] sizes = [[14, 32, 384], [15, 33, 385], [1, 512, 384], [29, 1025, 400], [64, 64, 64], [200, 7, 300], [3, 1100, 20], [1, 2100, 300]];
         With(width, 2, () =>
         {
             var seed = 1;
@@ -94,6 +94,9 @@ public class GemmTests
                     CheckFloat(new Case(ta, tb, s[0], s[1], s[2], 1, 2, 3, 1.5f, 0.5f, seed++));
                 }
             }
+            // Past MC = 1024 rows with a packed B (k·n > 65536), so B is packed once per row block.
+            CheckFloat(new Case(false, false, 1030, 66, 1000, 0, 1, 0, 1f, 1f, seed++));
+            CheckFloat(new Case(true, true, 1030, 66, 1000, 1, 0, 1, 1f, 0f, seed));
         });
     }
 
