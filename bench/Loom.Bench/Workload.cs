@@ -1,0 +1,46 @@
+using System.Diagnostics;
+
+namespace Loom.Bench;
+
+/// <summary>
+/// A benchmark workload of the TorchSharp reference program (../shared/anchors/torchsharp/Program.cs), with the same
+/// definition, warm-up and repeat counts. Each (workload, thread count) runs in its own child process.
+/// </summary>
+public abstract class Workload
+{
+    /// <summary>"W1", "W2", …</summary>
+    public abstract string Id { get; }
+
+    /// <summary>The child processes to start, by thread count (0: the workload runs its own thread counts, as W2).</summary>
+    public virtual IReadOnlyList<int> ThreadCounts => [2, 1];
+
+    /// <summary>Runs in the child with <see cref="Threads.Count"/> already set; reports rows through <paramref name="add"/>.</summary>
+    public abstract void Run(int threads, Action<Row> add);
+
+    /// <summary>Times <paramref name="reps"/> calls after <paramref name="warmup"/> calls; per-call seconds, sorted.</summary>
+    protected static double[] Time(int warmup, int reps, Action a)
+    {
+        for (var i = 0; i < warmup; i++) a();
+        var t = new double[reps];
+        var sw = new Stopwatch();
+        for (var i = 0; i < reps; i++)
+        {
+            sw.Restart();
+            a();
+            sw.Stop();
+            t[i] = sw.Elapsed.TotalSeconds;
+        }
+        Array.Sort(t);
+        return t;
+    }
+
+    protected static double Median(double[] sorted) =>
+        sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : 0.5 * (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]);
+
+    /// <summary>rate = work / seconds; the min rate comes from the slowest repeat and vice versa.</summary>
+    protected static Row Rate(string w, string c, int thr, string metric, double work, double[] secs, string note = "") =>
+        new(w, c, thr, metric, work / Median(secs), work / secs[^1], work / secs[0], secs.Length, note);
+
+    /// <summary>All workloads, in the reference's order.</summary>
+    public static IReadOnlyList<Workload> All { get; } = [new W1Gemm(), new W2FmaPeak()];
+}

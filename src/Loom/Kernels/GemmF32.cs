@@ -1,0 +1,292 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
+
+namespace Loom.Kernels;
+
+/// <summary>Which SGEMM micro-kernel runs.</summary>
+public enum GemmKernelWidth
+{
+    /// <summary>Plain vectorised row loop, for machines without AVX2 + FMA.</summary>
+    Portable,
+
+    /// <summary>Vector256 (AVX2 + FMA): 12×16 tiles where AVX-512VL gives 32 registers, else 6×16.</summary>
+    Vector256,
+
+    /// <summary>Vector512 (AVX-512F), 14×32 tiles.</summary>
+    Vector512,
+}
+
+/// <summary>
+/// Single-precision GEMM, GotoBLAS/BLIS style. For each KC-deep slice of k, up to MC rows of op(A) are packed into
+/// MR-row slivers (k-major); for each NC-wide column block, the kc×nc block of op(B) is packed into NR-column
+/// slivers; then each A sliver (in L1) meets every B sliver of the block in the register-blocked micro-kernel
+/// (<see cref="IGemmKernel"/>). Work is split over threads by fixed column (or row) ranges aligned to tiles, never
+/// over k, so each element's summation order is the same for any schedule.
+/// </summary>
+internal static unsafe class GemmF32
+{
+    /// <summary>Depth of a packed slice: an A sliver (MR·KC floats, 21 KiB for 14 rows) stays in L1.</summary>
+    public static readonly int KC = Knob("LOOM_GEMM_KC", 384);
+
+    /// <summary>
+    /// Width of a packed B block (KC·NC floats = 1.5 MiB, streamed from L2/L3). Measured on Zen 4: 1024 beats 512
+    /// (B in L2) by a few percent, because each A sliver is then loaded once per slice instead of twice.
+    /// </summary>
+    public static readonly int NC = Knob("LOOM_GEMM_NC", 1024);
+
+    /// <summary>Rows of op(A) packed at once (MC·KC floats, in L3); B is packed again for every MC rows.</summary>
+    public static readonly int MC = Knob("LOOM_GEMM_MC", 1024);
+
+    /// <summary>Largest op(B) (in floats) that is read in place rather than packed, when it is not transposed.</summary>
+    public const long DirectB = 1 << 16;
+
+    // Block sizes can be overridden for tuning on another CPU (LOOM_GEMM_KC=… etc.); rounded up to whole tiles.
+    private static int Knob(string name, int value) =>
+        int.TryParse(Environment.GetEnvironmentVariable(name), out var v) && v is >= 1 and <= 1 << 16 ? (v + 31) / 32 * 32 : value;
+
+    /// <summary>Below this many multiply-adds a single thread does the work (dispatch costs more than it saves).</summary>
+    /// <remarks>Measured on Zen 4 (2 cores): 128³ gains nothing from a second thread, 160³ runs 1.3× faster.</remarks>
+    public const long ParallelWork = 128L * 128 * 160;
+
+    private static GemmKernelWidth _width = Detect();
+
+    /// <summary>The kernel in use: the widest the CPU runs well, or <c>LOOM_GEMM_WIDTH</c>=512|256|portable.</summary>
+    public static GemmKernelWidth Width
+    {
+        get => _width;
+        set
+        {
+            if (!Supported(value)) throw new LoomException($"gemm: kernel {value} is not supported on this CPU");
+            _width = value;
+        }
+    }
+
+    /// <summary>Use the 16-register 6×16 Vector256 kernel even where AVX-512VL has 32 registers (tests cover it so).</summary>
+    internal static bool Narrow256 { get; set; }
+
+    public static bool Supported(GemmKernelWidth w) => w switch
+    {
+        GemmKernelWidth.Vector512 => Avx512F.IsSupported,
+        GemmKernelWidth.Vector256 => Avx2.IsSupported && Fma.IsSupported,
+        _ => true,
+    };
+
+    private static GemmKernelWidth Detect()
+    {
+        var env = Environment.GetEnvironmentVariable("LOOM_GEMM_WIDTH");
+        GemmKernelWidth? asked = env switch
+        {
+            "512" => GemmKernelWidth.Vector512,
+            "256" => GemmKernelWidth.Vector256,
+            "portable" => GemmKernelWidth.Portable,
+            _ => null,
+        };
+        if (asked is { } w && Supported(w)) return w;
+        // AVX-512F whenever present, also where Vector512.IsHardwareAccelerated is false (Intel): measured faster
+        // than the 256-bit kernel there and here (docs/performance.md).
+        if (Supported(GemmKernelWidth.Vector512)) return GemmKernelWidth.Vector512;
+        if (Supported(GemmKernelWidth.Vector256)) return GemmKernelWidth.Vector256;
+        return GemmKernelWidth.Portable;
+    }
+
+    /// <summary>The kernel in words, e.g. "Vector512 14×32 tiles, KC=384 NC=1024 MC=1024" (the bench prints it).</summary>
+    public static string Describe()
+    {
+        var (mr, nr) = Width switch
+        {
+            GemmKernelWidth.Vector512 => (Kernel512.MR, Kernel512.NR),
+            GemmKernelWidth.Vector256 when Avx512F.VL.IsSupported && !Narrow256 => (Kernel256Wide.MR, Kernel256Wide.NR),
+            GemmKernelWidth.Vector256 => (Kernel256.MR, Kernel256.NR),
+            _ => (0, 0),
+        };
+        return mr == 0 ? "Portable row loop" : $"{Width} {mr}×{nr} tiles, KC={KC} NC={NC} MC={MC}";
+    }
+
+    /// <summary>C = alpha·op(A)·op(B) + beta·C; sizes and spans already checked; m, n ≥ 1.</summary>
+    public static void Run(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, GemmKernelWidth width)
+    {
+        var p = new Problem(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        if (width == GemmKernelWidth.Vector512) Driver<Kernel512>.Run(p);
+        else if (Avx512F.VL.IsSupported && !Narrow256) Driver<Kernel256Wide>.Run(p);
+        else Driver<Kernel256>.Run(p);
+    }
+
+    /// <summary>One GEMM call's operands; a sub-problem is the same record with moved pointers and smaller sizes.</summary>
+    internal readonly struct Problem(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
+    {
+        public readonly bool TransA = transA, TransB = transB;
+        public readonly int M = m, N = n, K = k, Lda = lda, Ldb = ldb, Ldc = ldc;
+        public readonly float Alpha = alpha, Beta = beta;
+        public readonly float* A = a, B = b, C = c;
+
+        /// <summary>op(A)[i, p]</summary>
+        public float* AAt(int i, int p) => TransA ? A + (nint)p * Lda + i : A + (nint)i * Lda + p;
+
+        /// <summary>op(B)[p, j]</summary>
+        public float* BAt(int p, int j) => TransB ? B + (nint)j * Ldb + p : B + (nint)p * Ldb + j;
+
+        /// <summary>Rows [i0, i1) and columns [j0, j1) of C.</summary>
+        public Problem Sub(int i0, int i1, int j0, int j1) =>
+            new(TransA, TransB, i1 - i0, j1 - j0, K, Alpha, AAt(i0, 0), Lda, BAt(0, j0), Ldb, Beta, C + (nint)i0 * Ldc + j0, Ldc);
+    }
+
+    private static class Driver<TK> where TK : struct, IGemmKernel
+    {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Run(Problem p)
+        {
+            var threads = Threads.Count;
+            if (threads == 1 || (long)p.M * p.N * p.K < ParallelWork)
+            {
+                Block(p);
+                return;
+            }
+            var tilesN = (p.N + TK.NR - 1) / TK.NR;
+            var tilesM = (p.M + TK.MR - 1) / TK.MR;
+            // Split columns (each thread packs only its own part of B) unless rows share out more evenly:
+            // 5 column tiles on 2 threads keep one thread busy 3/2.5 = 1.2× as long as the even share.
+            var byN = Balance(tilesN, threads) >= Balance(tilesM, threads);
+            var tiles = byN ? tilesN : tilesM;
+            var parts = Math.Min(threads, tiles);
+            if (parts == 1)
+            {
+                Block(p);
+                return;
+            }
+            Split(p, byN, tiles, parts);
+        }
+
+        // Apart from Run so that the closure is allocated only when threads are used (a captured parameter is
+        // hoisted into the closure object at the start of the method that declares it).
+        private static void Split(Problem p, bool byN, int tiles, int parts) =>
+            Threads.For(parts, part =>
+            {
+                var (t0, t1) = Threads.Range(tiles, parts, part);
+                var sub = byN
+                    ? p.Sub(0, p.M, t0 * TK.NR, Math.Min(p.N, t1 * TK.NR))
+                    : p.Sub(t0 * TK.MR, Math.Min(p.M, t1 * TK.MR), 0, p.N);
+                Block(sub);
+            });
+
+        /// <summary>Even share ÷ largest share when <paramref name="tiles"/> are split over the threads (1 = perfect).</summary>
+        private static double Balance(int tiles, int threads) => (double)tiles / threads / ((tiles + threads - 1) / threads);
+
+        /// <summary>The whole blocked loop nest on one thread.</summary>
+        [SkipLocalsInit]
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Block(Problem p)
+        {
+            if (p.M == 1 && !p.TransB && (long)p.K * p.N >= GemmSmallM.MinWork)
+            {
+                GemmSmallM.Run(p);
+                return;
+            }
+            int mr = TK.MR, nr = TK.NR;
+            var mcMax = Math.Max(mr, MC / mr * mr);
+            var buf = GemmBuffers.Get(Math.Min(mcMax, (p.M + mr - 1) / mr * mr) * KC, KC * NC);
+            var tile = stackalloc float[mr * nr];
+            // Skip packing B and read op(B)'s rows where they are when B is read only once (one row sliver), or when
+            // it is small enough (≤ 256 KiB) to stay in L2 anyway: packing then costs more than it saves
+            // (64×64×64: 5.4 µs instead of 8.3).
+            var directB = !p.TransB && (p.M <= mr || (long)p.K * p.N <= DirectB);
+            for (var pc = 0; pc < p.K; pc += KC)
+            {
+                var kc = Math.Min(KC, p.K - pc);
+                var beta = pc == 0 ? p.Beta : 1f;
+                for (var ic = 0; ic < p.M; ic += mcMax)
+                {
+                    var mc = Math.Min(mcMax, p.M - ic);
+                    for (var ir = 0; ir < mc; ir += mr)
+                        GemmPack.A(buf.A + (nint)ir * kc, mr, Math.Min(mr, mc - ir), kc, p.AAt(ic + ir, pc), p.Lda, p.TransA);
+                    for (var jc = 0; jc < p.N; jc += NC)
+                    {
+                        var nc = Math.Min(NC, p.N - jc);
+                        var full = nc - nc % nr;
+                        if (!directB) GemmPack.B(buf.B, nr, kc, nc, p.BAt(pc, jc), p.Ldb, p.TransB);
+                        else if (full < nc) GemmPack.B(buf.B, nr, kc, nc - full, p.BAt(pc, jc + full), p.Ldb, false);
+                        for (var ir = 0; ir < mc; ir += mr)
+                        {
+                            var rows = Math.Min(mr, mc - ir);
+                            var a = buf.A + (nint)ir * kc;
+                            var cRow = p.C + (nint)(ic + ir) * p.Ldc + jc;
+                            for (var jr = 0; jr < nc; jr += nr)
+                            {
+                                float* bs;
+                                nint bStride = nr;
+                                if (!directB) bs = buf.B + (nint)jr * kc;
+                                else if (jr < full)
+                                {
+                                    bs = p.BAt(pc, jc + jr);
+                                    bStride = p.Ldb;
+                                }
+                                else bs = buf.B;
+                                if (jr < full) TK.Tile(rows, kc, a, bs, bStride, cRow + jr, p.Ldc, p.Alpha, beta);
+                                else Edge(rows, nc - jr, kc, a, bs, tile, cRow + jr, p.Ldc, p.Alpha, beta);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        /// <summary>
+        /// A tile narrower than NR: the kernel writes its raw sums to a scratch tile, then they are merged with the
+        /// same rounding as the kernel's own merge (alpha·acc, or fma(acc, alpha, beta·C)).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Edge(int rows, int cols, int kc, float* a, float* b, float* tile, float* c, int ldc, float alpha, float beta)
+        {
+            TK.Tile(rows, kc, a, b, TK.NR, tile, TK.NR, 1f, 0f);
+            for (var i = 0; i < rows; i++)
+            {
+                var t = tile + i * TK.NR;
+                var ci = c + (nint)i * ldc;
+                if (beta == 0f)
+                {
+                    for (var j = 0; j < cols; j++) ci[j] = alpha * t[j];
+                }
+                else
+                {
+                    for (var j = 0; j < cols; j++) ci[j] = MathF.FusedMultiplyAdd(t[j], alpha, beta * ci[j]);
+                }
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Per-thread packing buffers, pinned (on the pinned object heap) and 64-byte aligned, kept for the thread's
+/// lifetime so that a GEMM call allocates nothing once a thread has run one.
+/// </summary>
+internal sealed unsafe class GemmBuffers
+{
+    // 16 floats for the 64-byte alignment + 64 past the end: packing may spill up to 8 floats past a sliver.
+    private const int Slack = 80;
+
+    [ThreadStatic]
+    private static GemmBuffers? _current;
+
+    private float[] _aStore = [];
+    private float[] _bStore = [];
+
+    public float* A { get; private set; }
+
+    public float* B { get; private set; }
+
+    public static GemmBuffers Get(int aLength, int bLength)
+    {
+        var buf = _current ??= new GemmBuffers();
+        if (buf._aStore.Length < aLength + Slack) buf.A = Alloc(aLength, out buf._aStore);
+        if (buf._bStore.Length < bLength + Slack) buf.B = Alloc(bLength, out buf._bStore);
+        return buf;
+    }
+
+    private static float* Alloc(int length, out float[] store)
+    {
+        store = GC.AllocateUninitializedArray<float>(length + Slack, pinned: true);
+        var p = (nint)Unsafe.AsPointer(ref store[0]);
+        return (float*)((p + 63) & ~(nint)63);
+    }
+}
