@@ -11,6 +11,7 @@ internal static class CommandRegistry
         yield return SummaryCommand.Create();
         yield return TrainCommand.Create();
         yield return EvalCommand.Create();
+        yield return PlotCommand.Create();
         yield break;
     }
 }

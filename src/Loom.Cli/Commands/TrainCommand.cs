@@ -121,6 +121,7 @@ internal static class TrainCommand
         finally
         {
             Console.CancelKeyPress -= onCancel;
+            PlotCommand.WriteRunCurves(session.Run, stderr);
         }
     }
 
