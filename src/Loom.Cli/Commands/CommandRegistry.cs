@@ -12,6 +12,7 @@ internal static class CommandRegistry
         yield return TrainCommand.Create();
         yield return EvalCommand.Create();
         yield return PlotCommand.Create();
+        yield return ShowCommand.Create();
         yield break;
     }
 }
