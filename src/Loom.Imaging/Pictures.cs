@@ -123,7 +123,7 @@ public static class Pictures
         if (count <= 0) throw new LoomException($"show: --count must be positive, found {count}");
         var mistakes = FindMistakes(model, test);
         var shown = mistakes.Take(count).ToList();
-        var tiles = shown.Select(m => DisplayImage(test, m.Index, $"{Name(classNames, m.Label)}→{Name(classNames, m.Predicted)}")).ToList();
+        var tiles = shown.Select(m => DisplayImage(test, m.Index, Caption(classNames, m))).ToList();
         var title = mistakes.Count == 0
             ? $"no mistakes: all {test.Count} test images of {test.Name} are classified correctly"
             : $"mistakes (true→predicted): {mistakes.Count} of {test.Count} test images of {test.Name}" +
@@ -164,6 +164,10 @@ public static class Pictures
             model.Train(wasTraining);
         }
     }
+
+    /// <summary>A mistake's caption, <c>true→predicted</c> by class name (the label number when a name is missing).</summary>
+    internal static string Caption(IReadOnlyList<string> classNames, Mistake mistake) =>
+        $"{Name(classNames, mistake.Label)}→{Name(classNames, mistake.Predicted)}";
 
     /// <summary>Image <paramref name="index"/> as the eye should see it: normalisation undone, clamped to [0, 1] (grey or RGB).</summary>
     private static GridTile DisplayImage(ImageDataset data, int index, string? caption)
