@@ -19,7 +19,8 @@ public sealed record BlockActivation(string Label, int FirstLayer, int LastLayer
 /// <remarks>
 /// A block starts at every layer that is or contains a <see cref="Conv2d"/> (a residual block counts as one layer)
 /// and takes in the layers after it — activation, batch norm, pooling, dropout — up to the next such layer or the
-/// first layer whose output is no longer an image [N, C, H, W] (e.g. <see cref="Flatten"/>). For
+/// first layer whose output is no longer an image [N, C, H, W] larger than 1×1 (e.g. <see cref="Flatten"/>, or a
+/// global average pool). For
 /// <c>conv(32,3,p=1) relu maxpool(2) conv(64,3,p=1) relu maxpool(2) flatten …</c> on 1×28×28 that gives two blocks:
 /// layers 0–2 → [32, 14, 14] and layers 3–5 → [64, 7, 7]. Layers before the first convolution form no block.
 /// The model runs in evaluation mode (batch norm uses its running statistics), without recording gradients.
@@ -71,7 +72,8 @@ public static class FeatureMaps
                 x = layer.Forward(x);
                 if (startsBlock) start = i;
                 if (start < 0) continue;
-                if (x.Rank != 4)
+                // Flatten, or a global pooling down to 1×1, ends the block: what follows is the classifier.
+                if (x.Rank != 4 || x.Shape[2] * x.Shape[3] == 1)
                 {
                     Close(i - 1);
                     continue;

@@ -47,6 +47,19 @@ public sealed class PicturesTests : IDisposable
     }
 
     [Fact]
+    public void A_residual_block_is_one_block_and_global_pooling_ends_the_last()
+    {
+        var g = new Generator(4);
+        var model = new Sequential(
+            new Conv2d(1, 4, 3, padding: 1, generator: g), new BatchNorm2d(4), new ReLU(),
+            new BasicBlock(4, 8, stride: 2, generator: g), new AdaptiveAvgPool2d((1, 1)), new Flatten(), new Linear(8, 10, generator: g));
+        var (blocks, logits) = FeatureMaps.Capture(model, Tensor.Wrap(RandomImages(1).Image(0).ToArray(), new Shape(1, 28, 28)));
+        Assert.Equal(["layers 0–2: Conv2d → BatchNorm2d → ReLU", "layer 3: BasicBlock"], blocks.Select(b => b.Label));
+        Assert.Equal([new Shape(4, 28, 28), new Shape(8, 14, 14)], blocks.Select(b => b.Output.Shape));
+        Assert.Equal(new Shape(1, 10), logits.Shape);
+    }
+
+    [Fact]
     public void Feature_map_grid_has_the_input_then_a_row_per_block_with_a_tile_per_channel()
     {
         var test = RandomImages(3);
