@@ -1,3 +1,4 @@
+using System.Globalization;
 using Loom.Training;
 using ScottPlot;
 
@@ -12,7 +13,8 @@ namespace Loom.Imaging;
 /// <remarks>
 /// Text needs fonts: ScottPlot finds them under <c>/usr/share/fonts</c> (Debian: <c>fonts-dejavu-core</c>) and draws
 /// no text at all without them; see <see cref="PictureFonts.Available"/>. Non-finite values (a diverged run's NaN) are
-/// left out of the lines. Markers (<see cref="RunCurves.Markers"/>) are dashed vertical lines with their label.
+/// left out of the lines. Markers (<see cref="RunCurves.Markers"/>) are dashed vertical lines with their label at the
+/// top of the data area (the legend then goes below the plot).
 /// </remarks>
 /// <example>
 /// <code>
@@ -135,14 +137,6 @@ public static class CurvesPlot
                     val.LegendText = prefix + "val (per epoch)";
                 }
             }
-            foreach (var marker in run.Markers)
-            {
-                var v = plot.Add.VerticalLine(marker.Step, 1.5f, single ? MarkerColor : trainColor, LinePattern.Dashed);
-                v.LabelText = single ? marker.Label : $"{run.Name}: {marker.Label}";
-                v.LabelFontColor = Colors.White;
-                v.LabelBackgroundColor = single ? MarkerColor : trainColor;
-                v.LabelOppositeAxis = true;
-            }
         }
         var metricTitle = metric switch
         {
@@ -153,6 +147,9 @@ public static class CurvesPlot
         };
         plot.Title(options.Title is { Length: > 0 } t ? $"{t}: {metricTitle.ToLowerInvariant()}" : metricTitle);
         plot.XLabel("step");
+        // Steps are whole numbers; values print in at most 4 significant digits (a diverged loss as 5E+26, not 27 digits).
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => v.ToString("G4", CultureInfo.InvariantCulture) };
         plot.YLabel(metric switch
         {
             CurveMetric.Loss => "cross-entropy loss",
@@ -166,8 +163,41 @@ public static class CurvesPlot
             var limits = plot.Axes.GetLimits();
             plot.Axes.SetLimitsY(Math.Max(0, Math.Min(limits.Bottom, 0.9) - 0.02), 1.01);
         }
-        plot.ShowLegend(metric == CurveMetric.Accuracy ? Alignment.LowerRight : Alignment.UpperRight);
+        AddMarkers(plot, runs);
+        // Marker labels sit at the top of the data area: the legend then goes below the plot, out of their way.
+        if (runs.Any(r => r.Markers.Count > 0)) plot.ShowLegend(Edge.Bottom);
+        else plot.ShowLegend(metric == CurveMetric.Accuracy ? Alignment.LowerRight : Alignment.UpperRight);
         return plot;
+    }
+
+    /// <summary>
+    /// Each marker: a dashed vertical line and its label inside the top of the data area (not over the title),
+    /// successive labels a line lower each so neighbours stay readable. Fixes the axis limits first.
+    /// </summary>
+    private static void AddMarkers(Plot plot, IReadOnlyList<RunCurves> runs)
+    {
+        if (runs.All(r => r.Markers.Count == 0)) return;
+        var single = runs.Count == 1;
+        if (!plot.Axes.LimitsHaveBeenSet) plot.Axes.AutoScale();
+        var limits = plot.Axes.GetLimits();
+        var k = 0;
+        for (var r = 0; r < runs.Count; r++)
+        {
+            var color = single ? MarkerColor : Palette[r % Palette.Length];
+            foreach (var marker in runs[r].Markers.OrderBy(m => m.Step))
+            {
+                plot.Add.VerticalLine(marker.Step, 1.5f, color, LinePattern.Dashed);
+                var label = plot.Add.Text(single ? marker.Label : $"{runs[r].Name}: {marker.Label}", marker.Step, limits.Top);
+                label.Alignment = Alignment.UpperLeft;
+                label.LabelFontColor = Colors.White;
+                label.LabelBackgroundColor = color;
+                label.LabelFontSize = 11;
+                label.LabelPadding = 2;
+                label.OffsetX = 3;
+                label.OffsetY = 3 + (18 * (k++ % 6));
+            }
+        }
+        plot.Axes.SetLimits(limits);
     }
 
     /// <summary>The finite (step, value) pairs of one split, in file order.</summary>
