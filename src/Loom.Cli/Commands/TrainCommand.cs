@@ -18,11 +18,11 @@ internal static class TrainCommand
         var dataDir = new Option<string?>("--data-dir") { Description = "Folder with the four IDX files (train/t10k images/labels)." };
         var model = new Option<string>("--model", "-m") { Description = "A preset (smallcnn, resnet-small, mlp, lenet5) or a spec as in 'loom summary'.", DefaultValueFactory = _ => "smallcnn" };
         var epochs = new Option<int>("--epochs", "-e") { Description = "Passes over the training set.", DefaultValueFactory = _ => 2 };
-        var batch = new Option<int>("--batch-size", "-b") { Description = "Samples per step.", DefaultValueFactory = _ => 64 };
-        var lr = new Option<double>("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => 1e-3 };
+        var batch = new Option<int>("--batch-size", "-b") { Description = "Samples per step.", DefaultValueFactory = _ => 32 };
+        var lr = new Option<double>("--lr") { Description = "Learning rate (the peak rate under onecycle).", DefaultValueFactory = _ => 3e-3 };
         var optimizer = new Option<string>("--optimizer") { Description = "sgd, adam, adamw or rmsprop.", DefaultValueFactory = _ => "adam" };
         var momentum = new Option<double>("--momentum") { Description = "SGD momentum.", DefaultValueFactory = _ => 0.9 };
-        var schedule = new Option<string>("--schedule") { Description = "none, step, multistep, cosine, onecycle, plateau, warmup-cosine.", DefaultValueFactory = _ => "none" };
+        var schedule = new Option<string>("--schedule") { Description = "none, step, multistep, cosine, onecycle, plateau, warmup-cosine.", DefaultValueFactory = _ => "onecycle" };
         var warmup = new Option<int>("--warmup-epochs") { Description = "Linear warm-up epochs for warmup-cosine.", DefaultValueFactory = _ => 1 };
         var clip = new Option<double>("--clip") { Description = "Clip the gradients' global L2 norm to this value (0: off)." };
         var weightDecay = new Option<double>("--weight-decay") { Description = "L2 penalty (decoupled for adamw)." };
