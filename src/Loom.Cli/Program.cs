@@ -11,6 +11,7 @@ public static class Program
     /// <summary>Runs the CLI with the given writers (tests call this in-process).</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
+        Imaging.SkiaImageDecoder.Register();
         var root = BuildRoot();
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try

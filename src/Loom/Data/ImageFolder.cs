@@ -121,7 +121,7 @@ public static class ImageFolder
         options.Validate();
         if (!File.Exists(path)) throw new LoomException($"{path}: no such file");
         var pixels = new float[options.Channels * options.Height * options.Width];
-        ImageFolderDecoder.Load(path, pixels, options.Channels, options.Height, options.Width, options.Resize);
+        ImageDecoders.Load(path, pixels, options.Channels, options.Height, options.Width, options.Resize);
         return pixels;
     }
 
@@ -269,7 +269,7 @@ public static class ImageFolder
         {
             try
             {
-                ImageFolderDecoder.Load(index.Paths[i], images.AsSpan(i * size, size), c, h, w, options.Resize);
+                ImageDecoders.Load(index.Paths[i], images.AsSpan(i * size, size), c, h, w, options.Resize);
             }
             catch (Exception e)
             {

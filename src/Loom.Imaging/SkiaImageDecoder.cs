@@ -1,35 +1,21 @@
-using System.Buffers;
+using Loom.Data;
 using SkiaSharp;
 
-namespace Loom.Data;
+namespace Loom.Imaging;
 
 /// <summary>
-/// Decodes one image file with SkiaSharp into RGBA8888 (unpremultiplied, no colour management, the first frame of
-/// an animation, EXIF orientation not applied — as Pillow, and so torchvision's <c>ImageFolder</c>), then resizes it
-/// with <see cref="ImageFolderResize"/>. The only place in Loom that touches SkiaSharp.
+/// Decodes image files with SkiaSharp into RGBA8888 (unpremultiplied, no colour management, the first frame of an
+/// animation, EXIF orientation not applied — as Pillow, and so torchvision's <c>ImageFolder</c>). Register it once
+/// with <see cref="Register"/> so <c>Datasets.Load("image-folder", …)</c> can read PNG, JPEG, BMP, WEBP and GIF.
 /// </summary>
-internal static class ImageFolderDecoder
+public sealed class SkiaImageDecoder : IImageDecoder
 {
-    /// <summary>The largest image decoded, in pixels (2²⁸: 1 GiB of RGBA).</summary>
-    internal const long MaxPixels = 1L << 28;
+    /// <summary>Makes this decoder the one image folders use.</summary>
+    public static void Register() => ImageDecoders.Current ??= new SkiaImageDecoder();
 
-    /// <summary>
-    /// Reads <paramref name="path"/> and writes it, resized, into <paramref name="destination"/> (C×H×W in [0, 1]).
-    /// Any failure is a <see cref="LoomException"/> naming the file.
-    /// </summary>
-    internal static unsafe void Load(string path, Span<float> destination, int channels, int height, int width, ImageResize mode)
+    /// <inheritdoc/>
+    public unsafe byte[] Decode(string path, byte[] bytes, out int width, out int height)
     {
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new LoomException($"{path}: cannot be read: {e.Message}", e);
-        }
-        if (bytes.Length == 0) throw new LoomException($"{path}: the file is empty, not an image");
-
         SKCodec? codec;
         SKCodecResult created;
         var stream = new MemoryStream(bytes, writable: false);
@@ -53,22 +39,16 @@ internal static class ImageFolderDecoder
         {
             var (w, h) = (codec.Info.Width, codec.Info.Height);
             if (w <= 0 || h <= 0) throw new LoomException($"{path}: the image is {w}×{h} pixels");
-            if ((long)w * h > MaxPixels) throw new LoomException($"{path}: the image is {w}×{h} pixels, over the limit of {MaxPixels} pixels");
+            if ((long)w * h > ImageDecoders.MaxPixels) throw new LoomException($"{path}: the image is {w}×{h} pixels, over the limit of {ImageDecoders.MaxPixels} pixels");
             var info = new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-            var length = w * h * 4;
-            var pixels = ArrayPool<byte>.Shared.Rent(length);
-            try
-            {
-                SKCodecResult decoded;
-                fixed (byte* p = pixels) decoded = codec.GetPixels(info, (IntPtr)p);
-                if (decoded != SKCodecResult.Success)
-                    throw new LoomException($"{path}: the {codec.EncodedFormat} image ({w}×{h}) cannot be decoded: {Describe(decoded)}");
-                ImageFolderResize.Resize(pixels.AsSpan(0, length), w, h, destination, channels, height, width, mode);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(pixels);
-            }
+            var pixels = new byte[w * h * 4];
+            SKCodecResult decoded;
+            fixed (byte* p = pixels) decoded = codec.GetPixels(info, (IntPtr)p);
+            if (decoded != SKCodecResult.Success)
+                throw new LoomException($"{path}: the {codec.EncodedFormat} image ({w}×{h}) cannot be decoded: {Describe(decoded)}");
+            width = w;
+            height = h;
+            return pixels;
         }
     }
 
