@@ -20,7 +20,11 @@ public sealed record RecurrentCase(string Mode, int Input, int Hidden, int Layer
     {
         var options = new RecurrentOptions(Input, Hidden)
         {
-            NumLayers = Layers, Bidirectional = Bidirectional, BatchFirst = BatchFirst, Bias = Bias, Dropout = Dropout,
+            NumLayers = Layers,
+            Bidirectional = Bidirectional,
+            BatchFirst = BatchFirst,
+            Bias = Bias,
+            Dropout = Dropout,
         };
         var g = new Generator(seed);
         RecurrentLayer layer = Mode switch
