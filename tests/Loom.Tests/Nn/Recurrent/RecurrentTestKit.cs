@@ -84,3 +84,51 @@ internal static class RecurrentAssert
         return loss;
     }
 }
+
+/// <summary>
+/// Finite differences on live tensors (module parameters, inputs): perturbs each element of each leaf in place, so a
+/// module can be checked through its own parameters. float64 only.
+/// </summary>
+internal static class LiveGradCheck
+{
+    public static GradCheckResult Run(Func<Tensor> f, IReadOnlyList<Tensor> leaves, double eps = 1e-6, ulong seed = 7)
+    {
+        foreach (var leaf in leaves)
+        {
+            Assert.Equal(DType.Float64, leaf.DType);
+            leaf.RequiresGrad_();
+            leaf.Grad = null;
+        }
+        var y = f();
+        var projection = Tensor.Randn(y.Shape, new Generator(seed), DType.Float64);
+        Functional.Sum(Functional.Mul(y, projection)).Backward();
+        var worst = new GradCheckResult(0, 0, -1, 0, 0);
+        using var _ = Loom.Autograd.NoGrad();
+        for (var i = 0; i < leaves.Count; i++)
+        {
+            var analytic = leaves[i].Grad?.ToDoubleArray() ?? new double[leaves[i].Numel];
+            var data = leaves[i].AsDoubleSpan();
+            for (var j = 0; j < data.Length; j++)
+            {
+                var saved = data[j];
+                data[j] = saved + eps;
+                var plus = Functional.Sum(Functional.Mul(f(), projection)).Item();
+                data[j] = saved - eps;
+                var minus = Functional.Sum(Functional.Mul(f(), projection)).Item();
+                data[j] = saved;
+                var numeric = (plus - minus) / (2 * eps);
+                var error = Math.Abs(analytic[j] - numeric) / Math.Max(1.0, Math.Abs(numeric));
+                if (double.IsNaN(error) || error > worst.RelativeError) worst = new GradCheckResult(error, i, j, analytic[j], numeric);
+            }
+        }
+        return worst;
+    }
+
+    /// <summary>All results of a recurrent layer flattened into one vector.</summary>
+    public static Tensor Flat(RecurrentOutput r)
+    {
+        var parts = new List<Tensor> { Functional.Reshape(r.Output, -1), Functional.Reshape(r.H, -1) };
+        if (r.C is not null) parts.Add(Functional.Reshape(r.C, -1));
+        return Functional.Concat(parts);
+    }
+}
