@@ -70,7 +70,7 @@ public sealed class AttentionRnn : Module, IRecurrent, IRecurrentCell
     public override Tensor Forward(Tensor input) => Forward(input, null, null).Output;
 
     /// <inheritdoc/>
-    public RecurrentOutput Forward(Tensor input, RecurrentState? initialState = null, int[]? lengths = null) =>
+    public RecurrentOutput Forward(Tensor input, RecurrentState? initialState, int[]? lengths = null) =>
         StepwiseSequence.Run(this, Op, input, BatchFirst, initialState, lengths);
 
     /// <summary>h[0] = 0 and, for finite k, k − 1 older zero states.</summary>

@@ -12,7 +12,7 @@ namespace Loom.Nn;
 /// </summary>
 /// <example><code>
 /// var model = new GatedRnn(8, 16, batchFirst: true);
-/// var h = model.Forward(x, lengths: null).H;       // [1, N, 16]
+/// var h = model.Forward(x, null).H;               // [1, N, 16] (initial state: zeros)
 /// var s = model.Step(x0, model.InitialState(n));  // one step: s.H [N, 16]
 /// </code></example>
 public sealed class GatedRnn : Module, IRecurrent, IRecurrentCell
@@ -53,7 +53,7 @@ public sealed class GatedRnn : Module, IRecurrent, IRecurrentCell
     public override Tensor Forward(Tensor input) => Forward(input, null, null).Output;
 
     /// <inheritdoc/>
-    public RecurrentOutput Forward(Tensor input, RecurrentState? initialState = null, int[]? lengths = null) =>
+    public RecurrentOutput Forward(Tensor input, RecurrentState? initialState, int[]? lengths = null) =>
         StepwiseSequence.Run(this, Op, input, BatchFirst, initialState, lengths);
 
     public CellState InitialState(int batch, DType dtype = DType.Float32) => new(Tensor.Zeros(new Shape(batch, HiddenSize), dtype));

@@ -9,7 +9,7 @@ namespace Loom.Nn;
 /// </summary>
 /// <example><code>
 /// var lstm = new Lstm(new RecurrentOptions(8, 128) { BatchFirst = true });
-/// var result = lstm.Forward(x, lengths: lengths);   // result.Output, result.H, result.C
+/// var result = lstm.Forward(x, null, lengths);      // result.Output, result.H, result.C
 /// var last = result.H;                              // [1, N, 128]: each sequence's state at its last valid step
 /// </code></example>
 public sealed class Lstm : RecurrentLayer

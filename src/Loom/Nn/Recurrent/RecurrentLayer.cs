@@ -79,7 +79,7 @@ public abstract class RecurrentLayer : Module, IRecurrent, IRecurrentCell
     public override Tensor Forward(Tensor input) => Forward(input, null, null).Output;
 
     /// <inheritdoc/>
-    public RecurrentOutput Forward(Tensor input, RecurrentState? initialState = null, int[]? lengths = null)
+    public RecurrentOutput Forward(Tensor input, RecurrentState? initialState, int[]? lengths = null)
     {
         var (steps, batch) = RecurrentChecks.Input(_op, input, InputSize, BatchFirst);
         RecurrentChecks.Lengths(_op, lengths, batch, steps);

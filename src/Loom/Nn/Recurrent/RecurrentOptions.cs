@@ -85,7 +85,7 @@ public interface IRecurrent
     /// lengths: the valid length of each sequence (1 … T), as PyTorch's pack_padded_sequence with enforce_sorted=False.
     /// Padded steps leave the state unchanged, output zeros and receive no gradient.
     /// </summary>
-    RecurrentOutput Forward(Tensor input, RecurrentState? initialState = null, int[]? lengths = null);
+    RecurrentOutput Forward(Tensor input, RecurrentState? initialState, int[]? lengths = null);
 }
 
 /// <summary>A recurrent cell that can be run one step at a time (gradient-flow analysis, generation, truncated BPTT).</summary>

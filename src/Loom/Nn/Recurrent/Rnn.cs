@@ -10,7 +10,8 @@ namespace Loom.Nn;
 /// </summary>
 /// <example><code>
 /// var rnn = new Rnn(new RecurrentOptions(8, 16) { BatchFirst = true });
-/// var result = rnn.Forward(Tensor.Zeros(32, 50, 8), lengths: null);   // result.Output [32, 50, 16], result.H [1, 32, 16]
+/// var result = rnn.Forward(Tensor.Zeros(32, 50, 8), null);   // result.Output [32, 50, 16], result.H [1, 32, 16]
+/// Tensor output = rnn.Forward(Tensor.Zeros(32, 50, 8));       // the output sequence only (Module.Forward)
 /// </code></example>
 public sealed class Rnn : RecurrentLayer
 {
