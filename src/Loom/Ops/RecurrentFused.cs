@@ -31,18 +31,22 @@ internal sealed record RecurrentShape(CellKind Kind, int Layers, int Directions,
 /// The fused recurrent stack (RNN, LSTM, GRU; layers, directions, variable lengths, dropout between layers) as ONE
 /// autograd node, with the backward through time written by hand.
 /// Forward, per layer and direction: one GEMM projects the inputs of all T·N rows (G = X·W_ihᵀ + b); then, per step,
-/// one GEMM W_hh·h_prev for the N rows and the fused gate kernel of <see cref="RecurrentKernels"/> per row.
-/// Backward, per layer and direction: the per-step kernels walk time backwards producing ∂ℓ/∂(pre-activations) in
-/// place of the saved gates and one GEMM per step carries ∂ℓ/∂h_prev = ∂G·W_hh; then ∂W_ih = ∂Gᵀ·X, ∂W_hh = ∂Gₕᵀ·H_prev
-/// and ∂X = ∂G·W_ih are each ONE GEMM over all rows. Scratch buffers are rented from <see cref="ArrayPool{T}"/> and
-/// returned after the backward (or at once when nothing needs gradients): no allocation per step.
-/// Rows are kept in the input's own order (time-major or batch-first): row(t, b) = t·ts + b·bs, and a step's N rows
-/// are read with a leading dimension of bs·width, so batch_first costs no transposes.
+/// one GEMM adds W_hh·h_prev for the N rows and <see cref="RecurrentKernels"/> applies the gates to the step's block.
+/// Backward, per layer and direction: the per-row kernels walk time backwards writing ∂ℓ/∂(pre-activations) over the
+/// saved gates, and one GEMM per step carries ∂ℓ/∂h_prev = ∂G·W_hh; then ∂W_ih = ∂Gᵀ·X, ∂W_hh = ∂Gₕᵀ·H_prev and
+/// ∂X = ∂G·W_ih are each ONE GEMM over all rows. Scratch buffers are rented from <see cref="ArrayPool{T}"/> and returned
+/// after the backward (or at once when nothing needs gradients): nothing is allocated per step.
+/// Inside, rows are time-major (row t·N + b), so a step's rows form one contiguous block; batch-first inputs and
+/// outputs are transposed at the boundary. The GEMM kernels are fastest with a wide, untransposed right operand, so
+/// the weights are transposed once per call and narrow products are computed transposed (<see cref="MatMul"/>).
 /// Padded steps (t ≥ length[b]) copy the state through, output zero and pass gradients straight through; the reverse
 /// direction runs t = T−1 … 0 and so starts each sequence at its own last valid step.
 /// </summary>
 internal static class RecurrentFused
 {
+    /// <summary>Below this many columns a product C = A·B is computed as (Bᵀ·Aᵀ)ᵀ when that makes it wider.</summary>
+    private const int NarrowColumns = 32;
+
     /// <summary>
     /// Runs the stack. <paramref name="weights"/> holds, for layer l and direction d (index k = l·D + d), the
     /// parameters k·P … k·P+P−1 in PyTorch's order weight_ih, weight_hh, bias_ih, bias_hh. Inputs are validated by the
@@ -58,7 +62,7 @@ internal static class RecurrentFused
 
     /// <summary>
     /// The inverted-dropout mask between layers: each element 0 with probability p, else 1/(1 − p), drawn in row-major
-    /// order. The composed path draws the same mask from the same generator state.
+    /// order of <paramref name="shape"/> (the caller's layout). The composed path draws the same mask.
     /// </summary>
     internal static Tensor DropoutMask(Shape shape, DType dtype, double p, Generator generator)
     {
@@ -78,21 +82,20 @@ internal static class RecurrentFused
         public int Steps { get; } = steps;
         public int Batch { get; } = batch;
         public int[]? Lengths { get; } = lengths;
-        public int Ts => Spec.BatchFirst ? 1 : Batch;
-        public int Bs => Spec.BatchFirst ? Steps : 1;
         public int Rows => Steps * Batch;
 
-        /// <summary>Per layer: its input rows (layer 0: the caller's x) and their width.</summary>
+        /// <summary>Per layer: its input rows, time-major (layer 0: the caller's x, transposed if batch-first).</summary>
         public T[][] X { get; } = new T[spec.Layers][];
         public int[] InSizes { get; } = new int[spec.Layers];
 
-        /// <summary>Per layer below the top: the dropout mask applied to its output (null when off).</summary>
+        /// <summary>Per layer below the top: the dropout mask applied to its output (null when off), time-major.</summary>
         public T[]?[] Masks { get; } = new T[]?[spec.Layers];
 
-        /// <summary>Per layer·direction: gates (activated), h_prev per row, c_prev per row (LSTM), W_hn h + b_hn (GRU).</summary>
+        /// <summary>Per layer·direction: activated gates, h_prev per row, c_prev and tanh c per row (LSTM), W_hn h + b_hn (GRU).</summary>
         public T[][] G { get; } = new T[spec.Layers * spec.Directions][];
         public T[][] S { get; } = new T[spec.Layers * spec.Directions][];
         public T[]?[] C { get; } = new T[]?[spec.Layers * spec.Directions];
+        public T[]?[] TanhC { get; } = new T[]?[spec.Layers * spec.Directions];
         public T[]?[] Ghn { get; } = new T[]?[spec.Layers * spec.Directions];
 
         public Tensor? GradY { get; set; }
@@ -121,48 +124,48 @@ internal static class RecurrentFused
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var (layers, dirs, hidden, gh) = (spec.Layers, spec.Directions, spec.Hidden, spec.Gates * spec.Hidden);
-        var steps = x.Shape[spec.BatchFirst ? 1 : 0];
-        var n = x.Shape[spec.BatchFirst ? 0 : 1];
+        var bf = spec.BatchFirst;
+        var steps = x.Shape[bf ? 1 : 0];
+        var n = x.Shape[bf ? 0 : 1];
         var tape = new Tape<T>(spec, steps, n, lengths);
-        var (rows, ts, bs) = (tape.Rows, tape.Ts, tape.Bs);
+        var rows = tape.Rows;
         var kind = spec.Kind;
         var lstm = kind == CellKind.Lstm;
         var gru = kind == CellKind.Gru;
         var p = spec.ParamsPerDirection;
+        var block = n * hidden;
 
         var hn = Tensor.Empty(new Shape(layers * dirs, n, hidden), x.DType);
         var cn = lstm ? Tensor.Empty(hn.Shape, x.DType) : null;
         var hnS = hn.Data<T>();
         var cnS = cn?.Data<T>();
-        var ghStep = tape.Rent(n * gh);
+        var ghStep = gru ? tape.Rent(n * gh) : null;
+        var nStep = gru ? tape.Rent(block) : null;
         var input = x.Data<T>();
+        if (bf)
+        {
+            input = tape.Rent(rows * spec.InputSize);
+            RecurrentKernels.SwapLeadingAxes<T>(x.Data<T>(), n, steps, spec.InputSize, input);
+        }
         var inSize = spec.InputSize;
-        Tensor? output = null;
+        var width = dirs * hidden;
+        var output = Tensor.Empty(bf ? new Shape(n, steps, width) : new Shape(steps, n, width), x.DType);
         for (var l = 0; l < layers; l++)
         {
-            var width = dirs * hidden;
-            T[] y;
-            if (l == layers - 1)
-            {
-                output = Tensor.Empty(spec.BatchFirst ? new Shape(n, steps, width) : new Shape(steps, n, width), x.DType);
-                y = output.Data<T>();
-            }
-            else
-            {
-                y = tape.Rent(rows * width);
-            }
+            var y = l == layers - 1 && !bf ? output.Data<T>() : tape.Rent(rows * width);
             tape.X[l] = input;
             tape.InSizes[l] = inSize;
             for (var d = 0; d < dirs; d++)
             {
                 var k = l * dirs + d;
-                var wih = weights[k * p].Data<T>();
-                var whh = weights[k * p + 1].Data<T>();
                 var bih = spec.Bias ? weights[k * p + 2].Data<T>() : null;
                 var bhh = spec.Bias ? weights[k * p + 3].Data<T>() : null;
+                var wihT = TransposedWeight(tape, weights[k * p].Data<T>(), gh, inSize, lstm ? hidden : 0);
+                var whhT = TransposedWeight(tape, weights[k * p + 1].Data<T>(), gh, hidden, lstm ? hidden : 0);
                 var g = tape.G[k] = tape.Rent(rows * gh);
                 var s = tape.S[k] = tape.Rent(rows * hidden);
                 var c = lstm ? tape.C[k] = tape.Rent(rows * hidden) : null;
+                var tanhC = lstm ? tape.TanhC[k] = tape.Rent(rows * hidden) : null;
                 var ghn = gru ? tape.Ghn[k] = tape.Rent(rows * hidden) : null;
 
                 // G = X·W_ihᵀ + b_ih (+ b_hh, folded in except for the GRU, whose b_hn sits inside r ⊙ (·)).
@@ -171,57 +174,58 @@ internal static class RecurrentFused
                     var rowBias = g.AsSpan(0, gh);
                     bih.CopyTo(rowBias);
                     if (!gru) TensorPrimitives.Add(rowBias, bhh, rowBias);
+                    if (lstm) TensorPrimitives.Multiply(rowBias.Slice(2 * hidden, hidden), T.One + T.One, rowBias.Slice(2 * hidden, hidden));
                     for (var r = 1; r < rows; r++) rowBias.CopyTo(g.AsSpan(r * gh, gh));
                 }
-                Gemm.Run(false, true, rows, gh, inSize, T.One, input, inSize, wih, inSize, bih is null ? T.Zero : T.One, g, gh);
+                Gemm.Run(false, false, rows, gh, inSize, T.One, input, inSize, wihT, gh, bih is null ? T.Zero : T.One, g, gh);
 
                 var first = d == 0 ? 0 : steps - 1;
-                for (var b = 0; b < n; b++)
-                {
-                    var row = first * ts + b * bs;
-                    CopyOrClear(h0, (k * n + b) * hidden, s.AsSpan(row * hidden, hidden));
-                    if (c is not null) CopyOrClear(c0, (k * n + b) * hidden, c.AsSpan(row * hidden, hidden));
-                }
+                CopyOrClear(h0, k * block, s.AsSpan(first * block, block));
+                if (c is not null) CopyOrClear(c0, k * block, c.AsSpan(first * block, block));
 
                 for (var step = 0; step < steps; step++)
                 {
                     var t = d == 0 ? step : steps - 1 - step;
                     var next = d == 0 ? t + 1 : t - 1;
                     var last = next < 0 || next >= steps;
-                    // gh = H_prev·W_hhᵀ (+ b_hh for the GRU) for the N rows of step t.
-                    var ghBeta = T.Zero;
-                    if (gru && bhh is not null)
+                    var gt = g.AsSpan(t * n * gh, n * gh);
+                    var hPrev = s.AsSpan(t * block, block);
+                    var hNext = last ? hnS.AsSpan(k * block, block) : s.AsSpan(next * block, block);
+                    var cPrev = c is null ? default : c.AsSpan(t * block, block);
+                    var cNext = c is null ? default : last ? cnS.AsSpan(k * block, block) : c.AsSpan(next * block, block);
+                    switch (kind)
                     {
-                        for (var b = 0; b < n; b++) bhh.CopyTo(ghStep.AsSpan(b * gh, gh));
-                        ghBeta = T.One;
+                        case CellKind.Lstm:
+                            Gemm.Run(false, false, n, gh, hidden, T.One, hPrev, hidden, whhT, gh, T.One, gt, gh);
+                            RecurrentKernels.LstmForward(n, hidden, gt, cPrev, cNext, tanhC.AsSpan(t * block, block), hNext);
+                            break;
+                        case CellKind.Gru:
+                            var ghBeta = T.Zero;
+                            if (bhh is not null)
+                            {
+                                for (var b = 0; b < n; b++) bhh.CopyTo(ghStep.AsSpan(b * gh, gh));
+                                ghBeta = T.One;
+                            }
+                            Gemm.Run(false, false, n, gh, hidden, T.One, hPrev, hidden, whhT, gh, ghBeta, ghStep, gh);
+                            RecurrentKernels.GruForward(n, hidden, gt, ghStep, hPrev, ghn.AsSpan(t * block, block), hNext, nStep);
+                            break;
+                        default:
+                            Gemm.Run(false, false, n, gh, hidden, T.One, hPrev, hidden, whhT, gh, T.One, gt, gh);
+                            RecurrentKernels.RnnForward(gt, kind == CellKind.RnnRelu, hNext);
+                            break;
                     }
-                    Gemm.Run(false, true, n, gh, hidden, T.One, s.AsSpan(t * ts * hidden), bs * hidden, whh, hidden, ghBeta, ghStep, gh);
-
                     for (var b = 0; b < n; b++)
                     {
-                        var row = t * ts + b * bs;
-                        var nextRow = next * ts + b * bs;
-                        var hPrev = s.AsSpan(row * hidden, hidden);
-                        var hNext = last ? hnS.AsSpan((k * n + b) * hidden, hidden) : s.AsSpan(nextRow * hidden, hidden);
-                        var cPrev = c is null ? default : c.AsSpan(row * hidden, hidden);
-                        var cNext = c is null ? default : last ? cnS!.AsSpan((k * n + b) * hidden, hidden) : c.AsSpan(nextRow * hidden, hidden);
-                        var yRow = y.AsSpan(row * width + d * hidden, hidden);
-                        if (!tape.Valid(t, b))
+                        var yRow = y.AsSpan((t * n + b) * width + d * hidden, hidden);
+                        if (tape.Valid(t, b))
                         {
-                            hPrev.CopyTo(hNext);
-                            cPrev.CopyTo(cNext);
-                            yRow.Clear();
+                            hNext.Slice(b * hidden, hidden).CopyTo(yRow);
                             continue;
                         }
-                        var gates = g.AsSpan(row * gh, gh);
-                        var ghRow = ghStep.AsSpan(b * gh, gh);
-                        switch (kind)
-                        {
-                            case CellKind.Lstm: RecurrentKernels.LstmForward(gates, ghRow, cPrev, cNext, hNext); break;
-                            case CellKind.Gru: RecurrentKernels.GruForward(gates, ghRow, hPrev, ghn!.AsSpan(row * hidden, hidden), hNext); break;
-                            default: RecurrentKernels.RnnForward(gates, ghRow, kind == CellKind.RnnRelu, hNext); break;
-                        }
-                        hNext.CopyTo(yRow);
+                        // A padded step: the state passes through unchanged and the output is zero.
+                        hPrev.Slice(b * hidden, hidden).CopyTo(hNext.Slice(b * hidden, hidden));
+                        if (c is not null) cPrev.Slice(b * hidden, hidden).CopyTo(cNext.Slice(b * hidden, hidden));
+                        yRow.Clear();
                     }
                 }
             }
@@ -230,15 +234,23 @@ internal static class RecurrentFused
             inSize = width;
             if (l < layers - 1 && dropout > 0)
             {
-                var mask = DropoutMask(new Shape(rows * width), x.DType, dropout, dropoutGenerator ?? Rng.Global).Data<T>();
+                var userShape = bf ? new Shape(n, steps, width) : new Shape(steps, n, width);
+                var mask = DropoutMask(userShape, x.DType, dropout, dropoutGenerator ?? Rng.Global).Data<T>();
+                if (bf)
+                {
+                    var timeMajor = tape.Rent(rows * width);
+                    RecurrentKernels.SwapLeadingAxes<T>(mask, n, steps, width, timeMajor);
+                    mask = timeMajor;
+                }
                 var dropped = tape.Rent(rows * width);
-                TensorPrimitives.Multiply(y.AsSpan(0, rows * width), mask, dropped.AsSpan(0, rows * width));
+                TensorPrimitives.Multiply(y.AsSpan(0, rows * width), mask.AsSpan(0, rows * width), dropped.AsSpan(0, rows * width));
                 tape.Masks[l] = mask;
                 input = dropped;
             }
         }
+        if (bf) RecurrentKernels.SwapLeadingAxes<T>(input.AsSpan(0, rows * width), steps, n, width, output.Data<T>());
 
-        var result = output!;
+        var result = output;
         var inputList = new List<Tensor>(weights.Count + 3) { x };
         inputList.AddRange(weights);
         if (h0 is not null) inputList.Add(h0);
@@ -254,7 +266,7 @@ internal static class RecurrentFused
             tape.GradY = grad;
             try
             {
-                return Backward(tape, x, weights, h0, c0, hn, cn);
+                return Backward(tape, x, weights, h0, c0);
             }
             finally
             {
@@ -290,13 +302,56 @@ internal static class RecurrentFused
         else source.AsSpan(offset, destination.Length).CopyTo(destination);
     }
 
+    /// <summary>W [rows, cols] → Wᵀ [cols, rows] in a rented buffer; with <paramref name="doubleG"/> = H (LSTM) the g
+    /// columns [2H, 3H) are doubled, so the forward's single sigmoid yields tanh(g) = 2σ(2g) − 1.</summary>
+    private static T[] TransposedWeight<T>(Tape<T> tape, T[] w, int rows, int cols, int doubleG)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var wt = tape.Rent(rows * cols);
+        RecurrentKernels.Transpose<T>(w, rows, cols, wt);
+        if (doubleG > 0)
+        {
+            for (var r = 0; r < cols; r++)
+            {
+                var seg = wt.AsSpan(r * rows + 2 * doubleG, doubleG);
+                TensorPrimitives.Multiply(seg, T.One + T.One, seg);
+            }
+        }
+        return wt;
+    }
+
+    /// <summary>
+    /// C[m×n] = op(A)·op(B) + beta·C. The GEMM kernels are fastest with a wide n, so a narrow product (n &lt; 32, n &lt; m)
+    /// is computed as Cᵀ = op(B)ᵀ·op(A)ᵀ into rented scratch and added back transposed.
+    /// </summary>
+    private static void MatMul<T>(Tape<T> tape, bool transA, bool transB, int m, int n, int k, ReadOnlySpan<T> a, int lda,
+        ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (n >= NarrowColumns || n >= m)
+        {
+            Gemm.Run(transA, transB, m, n, k, T.One, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
+        var ct = tape.Rent(n * m).AsSpan(0, n * m);
+        Gemm.Run(!transB, !transA, n, m, k, T.One, b, ldb, a, lda, T.Zero, ct, m);
+        for (var i = 0; i < m; i++)
+        {
+            var row = c.Slice(i * ldc, n);
+            if (beta == T.Zero) for (var j = 0; j < n; j++) row[j] = ct[j * m + i];
+            else for (var j = 0; j < n; j++) row[j] = beta * row[j] + ct[j * m + i];
+        }
+    }
+
     /// <summary>The backward through time of the whole stack; one gradient per input of the node (x, weights, h0, c0).</summary>
-    private static Tensor?[] Backward<T>(Tape<T> tape, Tensor x, IReadOnlyList<Tensor> weights, Tensor? h0, Tensor? c0, Tensor hn, Tensor? cn)
+    private static Tensor?[] Backward<T>(Tape<T> tape, Tensor x, IReadOnlyList<Tensor> weights, Tensor? h0, Tensor? c0)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var spec = tape.Spec;
         var (layers, dirs, hidden, gh) = (spec.Layers, spec.Directions, spec.Hidden, spec.Gates * spec.Hidden);
-        var (steps, n, rows, ts, bs) = (tape.Steps, tape.Batch, tape.Rows, tape.Ts, tape.Bs);
+        var (steps, n, rows) = (tape.Steps, tape.Batch, tape.Rows);
+        var block = n * hidden;
+        var width = dirs * hidden;
         var kind = spec.Kind;
         var gru = kind == CellKind.Gru;
         var p = spec.ParamsPerDirection;
@@ -307,38 +362,38 @@ internal static class RecurrentFused
         var dc0 = c0 is { RequiresGrad: true } ? Tensor.Zeros(c0.Shape, c0.DType) : null;
         var gradHn = tape.GradHN?.Data<T>();
         var gradCn = tape.GradCN?.Data<T>();
-        var hnS = hn.Data<T>();
-        var cnS = cn?.Data<T>();
-        var dhRow = tape.Rent(hidden);
-        var scratch = tape.Rent(hidden);
-        var dhCarry = tape.Rent(n * hidden);
-        var dcCarry = tape.Rent(n * hidden);
+        var dhRow = tape.Rent(hidden).AsSpan(0, hidden);
+        var dhCarry = tape.Rent(block);
+        var dcCarry = tape.Rent(block);
         var dY = tape.GradY!.Data<T>();
+        if (spec.BatchFirst)
+        {
+            var timeMajor = tape.Rent(rows * width);
+            RecurrentKernels.SwapLeadingAxes<T>(dY, n, steps, width, timeMajor);
+            dY = timeMajor;
+        }
 
         for (var l = layers - 1; l >= 0; l--)
         {
             var inSize = tape.InSizes[l];
             var xl = tape.X[l];
-            var width = dirs * hidden;
-            T[]? dx = l > 0 ? tape.Rent(rows * inSize) : x.RequiresGrad ? new T[rows * inSize] : null;
+            T[]? dx = l > 0 || x.RequiresGrad ? tape.Rent(rows * inSize) : null;
             for (var d = 0; d < dirs; d++)
             {
                 var k = l * dirs + d;
                 var wih = weights[k * p].Data<T>();
                 var whh = weights[k * p + 1].Data<T>();
-                var (g, s, c, ghn) = (tape.G[k], tape.S[k], tape.C[k], tape.Ghn[k]);
+                var (g, s, c, tanhC, ghn) = (tape.G[k], tape.S[k], tape.C[k], tape.TanhC[k], tape.Ghn[k]);
                 var dgh = gru ? tape.Rent(rows * gh) : g;
-                CopyOrClear(gradHn, k * n * hidden, dhCarry.AsSpan(0, n * hidden));
-                CopyOrClear(gradCn, k * n * hidden, dcCarry.AsSpan(0, n * hidden));
+                CopyOrClear(gradHn, k * block, dhCarry.AsSpan(0, block));
+                CopyOrClear(gradCn, k * block, dcCarry.AsSpan(0, block));
 
                 for (var step = steps - 1; step >= 0; step--)
                 {
                     var t = d == 0 ? step : steps - 1 - step;
-                    var next = d == 0 ? t + 1 : t - 1;
-                    var last = next < 0 || next >= steps;
                     for (var b = 0; b < n; b++)
                     {
-                        var row = t * ts + b * bs;
+                        var row = t * n + b;
                         var gates = g.AsSpan(row * gh, gh);
                         if (!tape.Valid(t, b))
                         {
@@ -347,42 +402,40 @@ internal static class RecurrentFused
                             continue;
                         }
                         var carry = dhCarry.AsSpan(b * hidden, hidden);
-                        var dh = dhRow.AsSpan(0, hidden);
-                        TensorPrimitives.Add(carry, dY.AsSpan(row * width + d * hidden, hidden), dh);
+                        TensorPrimitives.Add(carry, dY.AsSpan(row * width + d * hidden, hidden), dhRow);
                         switch (kind)
                         {
                             case CellKind.Lstm:
-                                var cNext = last ? cnS!.AsSpan((k * n + b) * hidden, hidden) : c!.AsSpan((next * ts + b * bs) * hidden, hidden);
-                                RecurrentKernels.LstmBackward(gates, c!.AsSpan(row * hidden, hidden), cNext, dh,
-                                    dcCarry.AsSpan(b * hidden, hidden), scratch.AsSpan(0, hidden));
+                                RecurrentKernels.LstmBackward(gates, c!.AsSpan(row * hidden, hidden), tanhC!.AsSpan(row * hidden, hidden), dhRow,
+                                    dcCarry.AsSpan(b * hidden, hidden));
                                 carry.Clear();
                                 break;
                             case CellKind.Gru:
                                 RecurrentKernels.GruBackward(gates, dgh.AsSpan(row * gh, gh), ghn!.AsSpan(row * hidden, hidden),
-                                    s.AsSpan(row * hidden, hidden), dh, carry);
+                                    s.AsSpan(row * hidden, hidden), dhRow, carry);
                                 break;
                             default:
-                                RecurrentKernels.RnnBackward(gates, dh, kind == CellKind.RnnRelu);
+                                RecurrentKernels.RnnBackward(gates, dhRow, kind == CellKind.RnnRelu);
                                 carry.Clear();
                                 break;
                         }
                     }
                     // ∂ℓ/∂h_prev += ∂Gₕ·W_hh for the N rows of step t (padded rows have ∂Gₕ = 0).
-                    Gemm.Run(false, false, n, hidden, gh, T.One, dgh.AsSpan(t * ts * gh), bs * gh, whh, hidden, T.One, dhCarry, hidden);
+                    MatMul(tape, false, false, n, hidden, gh, dgh.AsSpan(t * n * gh, n * gh), gh, whh, hidden, T.One, dhCarry, hidden);
                 }
 
-                if (dh0 is not null) dhCarry.AsSpan(0, n * hidden).CopyTo(dh0.Data<T>().AsSpan(k * n * hidden));
-                if (dc0 is not null) dcCarry.AsSpan(0, n * hidden).CopyTo(dc0.Data<T>().AsSpan(k * n * hidden));
+                if (dh0 is not null) dhCarry.AsSpan(0, block).CopyTo(dh0.Data<T>().AsSpan(k * block));
+                if (dc0 is not null) dcCarry.AsSpan(0, block).CopyTo(dc0.Data<T>().AsSpan(k * block));
                 if (weights[k * p].RequiresGrad)
                 {
                     var dw = Tensor.Empty(weights[k * p].Shape, x.DType);
-                    Gemm.Run(true, false, gh, inSize, rows, T.One, g, gh, xl, inSize, T.Zero, dw.Data<T>(), inSize);
+                    MatMul(tape, true, false, gh, inSize, rows, g, gh, xl, inSize, T.Zero, dw.Data<T>(), inSize);
                     grads[1 + k * p] = dw;
                 }
                 if (weights[k * p + 1].RequiresGrad)
                 {
                     var dw = Tensor.Empty(weights[k * p + 1].Shape, x.DType);
-                    Gemm.Run(true, false, gh, hidden, rows, T.One, dgh, gh, s, hidden, T.Zero, dw.Data<T>(), hidden);
+                    MatMul(tape, true, false, gh, hidden, rows, dgh, gh, s, hidden, T.Zero, dw.Data<T>(), hidden);
                     grads[1 + k * p + 1] = dw;
                 }
                 if (spec.Bias)
@@ -391,18 +444,21 @@ internal static class RecurrentFused
                     if (weights[k * p + 3].RequiresGrad) grads[1 + k * p + 3] = ColumnSums(dgh, rows, gh, x.DType);
                 }
                 if (dx is not null)
-                    Gemm.Run(false, false, rows, inSize, gh, T.One, g, gh, wih, inSize, d == 0 ? T.Zero : T.One, dx, inSize);
+                    MatMul(tape, false, false, rows, inSize, gh, g, gh, wih, inSize, d == 0 ? T.Zero : T.One, dx, inSize);
             }
 
             if (l > 0)
             {
                 var dyBelow = dx!.AsSpan(0, rows * inSize);
-                if (tape.Masks[l - 1] is { } mask) TensorPrimitives.Multiply(dyBelow, mask, dyBelow);
+                if (tape.Masks[l - 1] is { } mask) TensorPrimitives.Multiply(dyBelow, mask.AsSpan(0, rows * inSize), dyBelow);
                 dY = dx;
             }
             else if (dx is not null)
             {
-                grads[0] = new Tensor(dx, x.Shape, x.DType);
+                var gx = Tensor.Empty(x.Shape, x.DType);
+                if (spec.BatchFirst) RecurrentKernels.SwapLeadingAxes<T>(dx.AsSpan(0, rows * inSize), steps, n, inSize, gx.Data<T>());
+                else dx.AsSpan(0, rows * inSize).CopyTo(gx.Data<T>());
+                grads[0] = gx;
             }
         }
 
