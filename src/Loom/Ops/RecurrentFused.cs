@@ -420,7 +420,9 @@ internal static class RecurrentFused
                                 break;
                         }
                     }
-                    // ∂ℓ/∂h_prev += ∂Gₕ·W_hh for the N rows of step t (padded rows have ∂Gₕ = 0).
+                    // ∂ℓ/∂h_prev += ∂Gₕ·W_hh for the N rows of step t (padded rows have ∂Gₕ = 0); at the first step of
+                    // the sequence it would only feed ∂ℓ/∂h0.
+                    if (step == 0 && dh0 is null) continue;
                     MatMul(tape, false, false, n, hidden, gh, dgh.AsSpan(t * n * gh, n * gh), gh, whh, hidden, T.One, dhCarry, hidden);
                 }
 
