@@ -1,12 +1,11 @@
-using System.Buffers.Binary;
 using System.Text.Json;
+using Loom.Interop;
 
 namespace Loom.Tests.Nn.Recurrent;
 
 /// <summary>
-/// A minimal safetensors reader for the recurrent reference files (u64 LE header length, JSON header, raw little-endian
-/// data; F32, F64, I32 and I64 become float32, float64 and int32 tensors). Written here because Loom.Interop.Safetensors
-/// was not on main yet; once it is, this can go.
+/// The recurrent reference files (tests/reference/rnn_reference.py) read with <see cref="Safetensors"/>: cases are
+/// keyed <c>caseNNNN.name</c>, with each case's configuration as JSON in the metadata.
 /// </summary>
 internal sealed class ReferenceFile
 {
@@ -24,42 +23,8 @@ internal sealed class ReferenceFile
 
     public static ReferenceFile Load(string path)
     {
-        var bytes = File.ReadAllBytes(path);
-        var headerLength = checked((int)BinaryPrimitives.ReadUInt64LittleEndian(bytes));
-        using var header = JsonDocument.Parse(bytes.AsMemory(8, headerLength));
-        var data = bytes.AsSpan(8 + headerLength);
-        var tensors = new Dictionary<string, Tensor>();
-        var metadata = new Dictionary<string, string>();
-        foreach (var entry in header.RootElement.EnumerateObject())
-        {
-            if (entry.Name == "__metadata__")
-            {
-                foreach (var m in entry.Value.EnumerateObject()) metadata[m.Name] = m.Value.GetString()!;
-                continue;
-            }
-            var dims = entry.Value.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()).ToArray();
-            var offsets = entry.Value.GetProperty("data_offsets").EnumerateArray().Select(d => d.GetInt32()).ToArray();
-            var raw = data[offsets[0]..offsets[1]];
-            var shape = new Shape(dims);
-            tensors[entry.Name] = entry.Value.GetProperty("dtype").GetString() switch
-            {
-                "F32" => Tensor.Wrap(Convert(raw, 4, r => BinaryPrimitives.ReadSingleLittleEndian(r)), shape),
-                "F64" => Tensor.Wrap(Convert(raw, 8, r => BinaryPrimitives.ReadDoubleLittleEndian(r)), shape),
-                "I32" => Tensor.Wrap(Convert(raw, 4, r => BinaryPrimitives.ReadInt32LittleEndian(r)), shape),
-                "I64" => Tensor.Wrap(Convert(raw, 8, r => checked((int)BinaryPrimitives.ReadInt64LittleEndian(r))), shape),
-                var other => throw new InvalidDataException($"{path}: {entry.Name} has unsupported dtype {other}"),
-            };
-        }
-        return new ReferenceFile(tensors, metadata);
-    }
-
-    private delegate T Reader<T>(ReadOnlySpan<byte> bytes);
-
-    private static T[] Convert<T>(ReadOnlySpan<byte> raw, int size, Reader<T> read)
-    {
-        var values = new T[raw.Length / size];
-        for (var i = 0; i < values.Length; i++) values[i] = read(raw.Slice(i * size, size));
-        return values;
+        var content = Safetensors.Load(path);
+        return new ReferenceFile(content.Tensors, content.Metadata);
     }
 
     /// <summary>The configuration of case <paramref name="index"/> (JSON in the metadata).</summary>
