@@ -40,4 +40,26 @@ public class FusedVsComposedTests
                 RecurrentAssert.Close(fusedGrads[name], expected, tol, $"{c}: grad {name}");
         }
     }
+
+    /// <summary>A loss on the final state alone (the output sequence unused) still reaches every parameter.</summary>
+    [Theory]
+    [InlineData("lstm")]
+    [InlineData("gru")]
+    [InlineData("rnn_tanh")]
+    public void FinalStateAloneCarriesTheGradient(string mode)
+    {
+        var c = new RecurrentCase(mode, 3, 4, 2, true, true, true, 5, 2, true, false, 0);
+        var grads = new List<Tensor?[]>();
+        foreach (var impl in new[] { RecurrentImplementation.Fused, RecurrentImplementation.Composed })
+        {
+            var layer = c.Build(21);
+            layer.Implementation = impl;
+            var (x, _, _, lengths) = c.Inputs(new Generator(22));
+            var r = layer.Forward(x, null, lengths);
+            Functional.Sum(Functional.Mul(r.C ?? r.H, r.C ?? r.H)).Backward();
+            grads.Add(layer.Parameters().Select(p => p.Grad).ToArray());
+        }
+        Assert.All(grads[0], g => Assert.NotNull(g));
+        for (var i = 0; i < grads[0].Length; i++) RecurrentAssert.Close(grads[0][i], grads[1][i], 1e-12, $"{mode} grad {i}");
+    }
 }
