@@ -321,14 +321,16 @@ internal static class RecurrentFused
     }
 
     /// <summary>
-    /// C[m×n] = op(A)·op(B) + beta·C. The GEMM kernels are fastest with a wide n, so a narrow product (n &lt; 32, n &lt; m)
-    /// is computed as Cᵀ = op(B)ᵀ·op(A)ᵀ into rented scratch and added back transposed.
+    /// C[m×n] = op(A)·op(B) + beta·C. The GEMM kernels are fastest with a wide n, so when n &lt; m and either n is
+    /// narrow (&lt; 32) or the sum is long (k ≥ m, the weight gradients: k = T·N) the product is computed as
+    /// Cᵀ = op(B)ᵀ·op(A)ᵀ into rented scratch and added back transposed (measured: ∂W_hh of an LSTM with H = 128 over
+    /// 1,600 rows takes 2.5 ms this way, 3.5 ms directly).
     /// </summary>
     private static void MatMul<T>(Tape<T> tape, bool transA, bool transB, int m, int n, int k, ReadOnlySpan<T> a, int lda,
         ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (n >= NarrowColumns || n >= m)
+        if (n >= m || (n >= NarrowColumns && k < m))
         {
             Gemm.Run(transA, transB, m, n, k, T.One, a, lda, b, ldb, beta, c, ldc);
             return;
