@@ -1,0 +1,215 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Loom.Data;
+using Loom.Interop;
+using Loom.Nn;
+using Loom.Nn.Spec;
+using Loom.Optim;
+
+namespace Loom.Tests.Interop;
+
+/// <summary>
+/// State dicts move between Loom and Debian's PyTorch unchanged, both ways: a model trained in Loom loads into the
+/// equivalent <c>torch.nn.Sequential</c> (tools/torch_spec.py) with <c>strict=True</c> and predicts the same; a model
+/// trained in PyTorch (Conv + BatchNorm + Linear, torch's keys and dtypes) loads into Loom with strict keys and gives
+/// PyTorch's outputs within 1e-5. The scripts: tests/reference/torch_interop.py.
+/// </summary>
+public class TorchInteropTests
+{
+    private static string Script => TorchPython.RepoPath("tests", "reference", "torch_interop.py");
+
+    /// <summary>
+    /// The first <see cref="TestImages"/> digits test images (class-balanced: the split interleaves the classes). Loom's
+    /// tests run unoptimised (Debug) and on busy machines, so training is short: a few steps lift the accuracy well
+    /// above chance, which is all the comparison needs.
+    /// </summary>
+    private const int TestImages = 100;
+
+    /// <summary>
+    /// Loom → PyTorch: smallcnn and a model with BatchNorm (2-D and 1-D), a BasicBlock with projection, per-side
+    /// padding and Dropout, trained a few steps on digits, saved as model.safetensors, load into torch with
+    /// strict=True; every prediction (argmax) is the same and the logits agree within 1e-4·(1 + |ref|).
+    /// </summary>
+    [Fact]
+    public void LoomTrainedModelsLoadIntoTorchSequentialStrictlyAndPredictTheSame()
+    {
+        TorchPython.Require();
+        var splits = Datasets.Digits().Normalized();
+        var test = splits.Test.Gather([.. Enumerable.Range(0, TestImages)]);
+        var models = new[]
+        {
+            ("smallcnn", Presets.Resolve("smallcnn", 10), 5),
+            ("bn-residual", "conv(8,3,p=1) bn relu maxpool(2) basic(16,s=2) conv(16,3,p=[0,1,1,0]) bn relu flatten linear(32) bn relu dropout(0.2) linear(10)", 12),
+        };
+        var dir = Directory.CreateTempSubdirectory("loom-to-torch-");
+        try
+        {
+            var jobs = new List<Dictionary<string, object>>();
+            var loomLogits = new List<Tensor>();
+            foreach (var (name, spec, steps) in models)
+            {
+                Rng.ManualSeed(1);
+                var model = ModelBuilder.Build(spec, splits.Train.ImageShape).Model;
+                Train(model, splits.Train, steps);
+                model.Eval();
+                loomLogits.Add(Evaluate(model, test.Images));
+                var modelPath = Path.Combine(dir.FullName, name + ".safetensors");
+                Safetensors.Save(modelPath, model.StateDict(), new Dictionary<string, string> { ["format"] = "pt" });
+                jobs.Add(new()
+                {
+                    ["spec"] = spec,
+                    ["input"] = splits.Train.ImageShape.Dims.ToArray(),
+                    ["model"] = modelPath,
+                    ["data"] = Path.Combine(dir.FullName, "test.safetensors"),
+                    ["out"] = Path.Combine(dir.FullName, name + ".torch.safetensors"),
+                });
+            }
+            Safetensors.Save(Path.Combine(dir.FullName, "test.safetensors"), new Dictionary<string, Tensor> { ["x"] = test.Images });
+            var manifest = Path.Combine(dir.FullName, "jobs.json");
+            File.WriteAllText(manifest, JsonSerializer.Serialize(jobs));
+            var output = TorchPython.RunOrFail(Script, "predict", manifest);
+            TestContext.Current.TestOutputHelper?.WriteLine(output.Trim());
+
+            var labels = test.Labels.ToIntArray();
+            for (var m = 0; m < models.Length; m++)
+            {
+                var (name, _, steps) = models[m];
+                var loom = loomLogits[m];
+                var torch = Safetensors.Load((string)jobs[m]["out"]).Tensors["logits"];
+                Assert.Equal(loom.Shape, torch.Shape);
+                var (loomClass, torchClass) = (ArgMax(loom), ArgMax(torch));
+                var disagree = Enumerable.Range(0, labels.Length).Count(i => loomClass[i] != torchClass[i]);
+                var maxDiff = MaxScaledDiff(loom, torch, out var worst);
+                var accuracy = Enumerable.Range(0, labels.Length).Count(i => loomClass[i] == labels[i]) / (double)labels.Length;
+                var torchAccuracy = Enumerable.Range(0, labels.Length).Count(i => torchClass[i] == labels[i]) / (double)labels.Length;
+                TestContext.Current.TestOutputHelper?.WriteLine(
+                    $"{name}: test accuracy Loom {accuracy:F4}, PyTorch {torchAccuracy:F4}; {disagree} of {labels.Length} predictions differ; max |Δlogit| {worst:E2}");
+                Assert.Equal(0, disagree);
+                Assert.Equal(accuracy, torchAccuracy);
+                Assert.True(maxDiff <= 1e-4, $"{name}: logits differ by {worst} (> 1e-4·(1 + |ref|))");
+                Assert.True(accuracy > 0.25, $"{name}: {steps} training steps reached only {accuracy:F3}; the comparison needs a trained model");
+            }
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>PyTorch → Loom: Conv, BatchNorm (2-D and 1-D, with running statistics), a BasicBlock and Linear.</summary>
+    [Fact]
+    public void TorchTrainedStateDictLoadsIntoLoomAndGivesTorchOutputs()
+    {
+        TorchPython.Require();
+        const string spec = "conv(8,3,p=1) bn relu maxpool(2) basic(16,s=2) conv(16,3,p=[1,0,0,1]) bn relu gap flatten linear(24) bn relu linear(10)";
+        const int steps = 6;
+        var dir = Directory.CreateTempSubdirectory("torch-to-loom-");
+        try
+        {
+            TorchPython.RunOrFail(Script, "export", "--spec", spec, "--input", "3x12x12", "--steps", steps.ToString(CultureInfo.InvariantCulture),
+                "--seed", "3", "--out", dir.FullName);
+            var modelPath = Path.Combine(dir.FullName, "model.safetensors");
+            var dtypes = HeaderDTypes(modelPath);
+            Assert.Equal("I64", dtypes["1.num_batches_tracked"]);
+            Assert.Equal("I64", dtypes["4.downsample.1.num_batches_tracked"]);
+            Assert.Equal("F32", dtypes["0.weight"]);
+
+            var state = Safetensors.Load(modelPath).Tensors;
+            var model = ModelBuilder.Build(spec, new Shape(3, 12, 12)).Model;
+            Assert.Equal(model.StateDict().Keys.Order(StringComparer.Ordinal), state.Keys.Order(StringComparer.Ordinal));
+            model.LoadStateDict(state, strict: true);
+            model.Eval();
+            Assert.Equal(steps, (int)model.StateDict()["1.num_batches_tracked"].Item());
+            Assert.NotEqual(0.0, model.StateDict()["11.running_mean"].ToDoubleArray().Select(Math.Abs).Max());
+
+            var data = Safetensors.Load(Path.Combine(dir.FullName, "data.safetensors")).Tensors;
+            Tensor y;
+            using (global::Loom.Autograd.NoGrad()) y = model.Forward(data["x"]);
+            var expected = data["y"];
+            Assert.Equal(expected.Shape, y.Shape);
+            var (a, e) = (y.ToDoubleArray(), expected.ToDoubleArray());
+            var worst = a.Zip(e, (u, v) => Math.Abs(u - v)).Max();
+            TestContext.Current.TestOutputHelper?.WriteLine($"{spec}: {state.Count} keys, max |Loom − PyTorch| {worst:E2} over {a.Length} outputs");
+            Assert.True(worst <= 1e-5, $"outputs differ by {worst} (> 1e-5)");
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>A Loom-written file names PyTorch's keys, in PyTorch's order, for every preset.</summary>
+    [Theory]
+    [InlineData("smallcnn", new[] { "0.weight", "0.bias", "3.weight", "3.bias", "7.weight", "7.bias", "9.weight", "9.bias" })]
+    [InlineData("resnet-small", new[] { "0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked" })]
+    public void PresetKeysArePyTorchSequentialKeys(string preset, string[] firstKeys)
+    {
+        var model = ModelBuilder.Build(Presets.Resolve(preset, 10), new Shape(1, 28, 28)).Model;
+        Assert.Equal(firstKeys, model.StateDict().Keys.Take(firstKeys.Length));
+    }
+
+    private static void Train(Module model, ImageDataset train, int steps)
+    {
+        const int batch = 16;
+        var optimiser = new Adam(model.Parameters(), new AdamOptions { Lr = 3e-3 });
+        model.Train();
+        for (var step = 0; step < steps; step++)
+        {
+            var (x, labels) = train.Gather([.. Enumerable.Range(step * batch % (train.Count - batch), batch)]);
+            var loss = Functional.CrossEntropy(model.Forward(x), labels);
+            optimiser.ZeroGrad();
+            loss.Backward();
+            optimiser.Step();
+        }
+    }
+
+    private static Tensor Evaluate(Module model, Tensor images)
+    {
+        using var _ = global::Loom.Autograd.NoGrad();
+        var n = images.Shape[0];
+        var chunks = new List<Tensor>();
+        for (var start = 0; start < n; start += 50)
+            chunks.Add(model.Forward(Functional.Narrow(images, 0, start, Math.Min(50, n - start))));
+        return Functional.Concat(chunks, 0);
+    }
+
+    private static int[] ArgMax(Tensor logits)
+    {
+        var (n, c) = (logits.Shape[0], logits.Shape[1]);
+        var v = logits.ToArray();
+        var result = new int[n];
+        for (var i = 0; i < n; i++)
+        {
+            for (var j = 1; j < c; j++)
+                if (v[i * c + j] > v[i * c + result[i]]) result[i] = j;
+        }
+        return result;
+    }
+
+    /// <summary>max |a − b| / (1 + |b|), and the largest |a − b| in <paramref name="worst"/>.</summary>
+    private static double MaxScaledDiff(Tensor actual, Tensor expected, out double worst)
+    {
+        var (a, e) = (actual.ToDoubleArray(), expected.ToDoubleArray());
+        var scaled = 0.0;
+        worst = 0;
+        for (var i = 0; i < a.Length; i++)
+        {
+            var d = Math.Abs(a[i] - e[i]);
+            worst = Math.Max(worst, d);
+            scaled = Math.Max(scaled, d / (1 + Math.Abs(e[i])));
+        }
+        return scaled;
+    }
+
+    /// <summary>Each tensor's dtype as the file's header names it.</summary>
+    private static Dictionary<string, string> HeaderDTypes(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var length = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        using var header = JsonDocument.Parse(Encoding.UTF8.GetString(bytes, 8, length));
+        return header.RootElement.EnumerateObject().Where(p => p.Name != "__metadata__")
+            .ToDictionary(p => p.Name, p => p.Value.GetProperty("dtype").GetString()!);
+    }
+}
