@@ -5,10 +5,13 @@
                           build the torch.nn.Sequential of the Loom spec (tools/torch_spec.py), load Loom's
                           model.safetensors with load_state_dict(strict=True), evaluate data["x"] in eval mode and
                           write {"logits"} to "out".
+  keys MANIFEST.json OUT  For each {"spec", "input"} in MANIFEST, the state dict of torch_spec.build(spec, input) as
+                          [key, shape, dtype] rows in state_dict() order; written to OUT as JSON {spec: rows}.
   export --spec S --input CxHxW --steps N --seed K --out DIR
                           PyTorch → Loom. Build the model in PyTorch, train it N SGD steps on random data (so the
                           weights and the batch-norm running statistics move), then write DIR/model.safetensors (the
-                          state dict with PyTorch's keys and dtypes: num_batches_tracked int64) and DIR/data.safetensors
+                          state dict with PyTorch's keys and dtypes: num_batches_tracked int64; __metadata__ "keys":
+                          the keys in state_dict() order) and DIR/data.safetensors
                           {"x": test inputs, "y": the eval-mode outputs, float32}.
 
     /usr/bin/python3 tests/reference/torch_interop.py export --spec "conv(8,3,p=1) bn relu flatten linear(10)" \
@@ -44,6 +47,17 @@ def predict(manifest):
         print("%s: %d inputs, %d state-dict keys loaded strictly" % (job["spec"], x.shape[0], len(tensors)))
 
 
+def keys(manifest, out):
+    with open(manifest, encoding="utf-8") as f:
+        jobs = json.load(f)
+    result = {}
+    for job in jobs:
+        state = torch_spec.build(job["spec"], job["input"]).state_dict()
+        result[job["spec"]] = [[k, list(v.shape), str(v.dtype).replace("torch.", "")] for k, v in state.items()]
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump(result, f)
+
+
 def export(args):
     torch.manual_seed(args.seed)
     shape = torch_spec.parse_shape(args.input)
@@ -62,7 +76,9 @@ def export(args):
     with torch.no_grad():
         y = model(x)
     os.makedirs(args.out, exist_ok=True)
-    torch_spec.save_safetensors(os.path.join(args.out, "model.safetensors"), model.state_dict(), {"format": "pt"})
+    state = model.state_dict()
+    metadata = {"format": "pt", "keys": json.dumps(list(state.keys()))}  # PyTorch's key order, for the test
+    torch_spec.save_safetensors(os.path.join(args.out, "model.safetensors"), state, metadata)
     torch_spec.save_safetensors(os.path.join(args.out, "data.safetensors"), {"x": x, "y": y})
     print("%s: trained %d steps, wrote %d state-dict keys" % (args.spec, args.steps, len(model.state_dict())))
 
@@ -72,6 +88,9 @@ def main():
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("predict")
     p.add_argument("manifest")
+    k = sub.add_parser("keys")
+    k.add_argument("manifest")
+    k.add_argument("out")
     e = sub.add_parser("export")
     e.add_argument("--spec", required=True)
     e.add_argument("--input", required=True)
@@ -83,6 +102,8 @@ def main():
     torch.set_num_threads(1)
     if args.command == "predict":
         predict(args.manifest)
+    elif args.command == "keys":
+        keys(args.manifest, args.out)
     else:
         export(args)
 

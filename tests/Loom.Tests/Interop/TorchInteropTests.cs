@@ -116,9 +116,10 @@ public class TorchInteropTests
             Assert.Equal("I64", dtypes["4.downsample.1.num_batches_tracked"]);
             Assert.Equal("F32", dtypes["0.weight"]);
 
-            var state = Safetensors.Load(modelPath).Tensors;
+            var (state, metadata) = Safetensors.Load(modelPath);
             var model = ModelBuilder.Build(spec, new Shape(3, 12, 12)).Model;
-            Assert.Equal(model.StateDict().Keys.Order(StringComparer.Ordinal), state.Keys.Order(StringComparer.Ordinal));
+            // The same keys in the same order as PyTorch's state_dict().
+            Assert.Equal(JsonSerializer.Deserialize<string[]>(metadata["keys"]), model.StateDict().Keys);
             model.LoadStateDict(state, strict: true);
             model.Eval();
             Assert.Equal(steps, (int)model.StateDict()["1.num_batches_tracked"].Item());
@@ -140,14 +141,40 @@ public class TorchInteropTests
         }
     }
 
-    /// <summary>A Loom-written file names PyTorch's keys, in PyTorch's order, for every preset.</summary>
-    [Theory]
-    [InlineData("smallcnn", new[] { "0.weight", "0.bias", "3.weight", "3.bias", "7.weight", "7.bias", "9.weight", "9.bias" })]
-    [InlineData("resnet-small", new[] { "0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked" })]
-    public void PresetKeysArePyTorchSequentialKeys(string preset, string[] firstKeys)
+    /// <summary>
+    /// Every preset (and specs using each layer kind) has exactly the keys, shapes and order of the torch.nn.Sequential
+    /// that tools/torch_spec.py builds; num_batches_tracked is int64 there and int32 in Loom.
+    /// </summary>
+    [Fact]
+    public void PresetsAndLayerKindsHaveTorchSequentialKeysShapesAndOrder()
     {
-        var model = ModelBuilder.Build(Presets.Resolve(preset, 10), new Shape(1, 28, 28)).Model;
-        Assert.Equal(firstKeys, model.StateDict().Keys.Take(firstKeys.Length));
+        TorchPython.Require();
+        var specs = Presets.All.Keys.Select(p => (Spec: Presets.Resolve(p, 10), Input: new[] { 1, 28, 28 })).Concat(
+        [
+            (Spec: "conv(4,3,p=[0,1,2,0],g=2,bias=false) bn(eps=0.001,momentum=0.3) res(conv(4,3,p=same) bn relu conv(4,1)) maxpool(2,ceil=true) convt(6,2,s=2,op=1,g=2) avgpool(2,include_pad=false,p=1) adaptiveavgpool(2x1) flatten dropout(0.1) linear(5,bias=false) bn leakyrelu(0.2) softmax", Input: new[] { 2, 9, 8 }),
+            (Spec: "conv(4,3,p=[0,1]) bn gelu maxpool(2) avgpool(2) conv(6,2,s=2,d=1) flatten fc(3) tanh dense(2) sigmoid", Input: new[] { 2, 33 }),
+        ]).ToList();
+        var dir = Directory.CreateTempSubdirectory("torch-keys-");
+        try
+        {
+            var manifest = Path.Combine(dir.FullName, "specs.json");
+            File.WriteAllText(manifest, JsonSerializer.Serialize(specs.Select(s => new Dictionary<string, object> { ["spec"] = s.Spec, ["input"] = s.Input })));
+            var output = Path.Combine(dir.FullName, "keys.json");
+            TorchPython.RunOrFail(Script, "keys", manifest, output);
+            using var result = JsonDocument.Parse(File.ReadAllText(output));
+            foreach (var (spec, input) in specs)
+            {
+                var torchRows = result.RootElement.GetProperty(spec).EnumerateArray()
+                    .Select(r => $"{r[0].GetString()} [{string.Join(", ", r[1].EnumerateArray().Select(d => d.GetInt32()))}] {r[2].GetString()}").ToList();
+                var loomRows = ModelBuilder.Build(spec, new Shape(input)).Model.StateDict()
+                    .Select(kv => $"{kv.Key} [{string.Join(", ", kv.Value.Shape.Dims.ToArray())}] {(kv.Value.DType == DType.Int32 ? "int64" : "float32")}").ToList();
+                Assert.Equal(torchRows, loomRows);
+            }
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
     }
 
     private static void Train(Module model, ImageDataset train, int steps)
