@@ -74,10 +74,13 @@ public static partial class ConvGeometry
         Validate(length, kernel, stride, padLow, padHigh, dilation, op, axisName);
         var padded = (long)length + padLow + padHigh;
         var span = Span(kernel, dilation);
-        if (padded < span)
+        // PyTorch rounds (padded − span)/s up in ceil mode, so there a kernel that overhangs the padded input by at most
+        // s − 1 still gives one window (MaxPool2d(2, ceil_mode=True) maps 1×1 to 1×1).
+        if (padded < span && !(ceilMode && padded + stride - 1 >= span))
         {
             throw new LoomException($"{op}: kernel {kernel} with dilation {dilation} spans D·(K−1)+1 = {dilation}·({kernel}−1)+1 = {span} along {axisName}, "
-                + $"but the padded {axisName} is {padded} (= {length} + {padLow} + {padHigh}); the formula needs padded {axisName} ≥ D·(K−1)+1");
+                + $"but the padded {axisName} is {padded} (= {length} + {padLow} + {padHigh}); the formula needs padded {axisName} ≥ D·(K−1)+1"
+                + (ceilMode ? $" − (s−1) = {span - stride + 1} in ceil mode" : ""));
         }
         var numerator = padded - span;
         var rounded = ceilMode ? (numerator + stride - 1) / stride : numerator / stride;

@@ -70,15 +70,19 @@ public class ConvGeometryPropertyTests
         gen.Sample(c =>
         {
             var span = c.D * (c.K - 1) + 1;
-            if (c.L + c.Lo + c.Hi < span)
+            // Ceil mode (PyTorch) accepts a first window that overhangs the padded input by at most s − 1.
+            if (c.L + c.Lo + c.Hi + c.S - 1 < span)
             {
                 Assert.Throws<LoomException>(() => ConvGeometry.PoolOutputSize(c.L, c.K, c.S, c.Lo, c.Hi, c.D, ceilMode: true));
                 return;
             }
             Assert.Equal(CountWindows(c.L, c.K, c.S, c.Lo, c.Hi, c.D, ceilMode: true),
                 ConvGeometry.PoolOutputSize(c.L, c.K, c.S, c.Lo, c.Hi, c.D, ceilMode: true));
-            Assert.Equal(CountWindows(c.L, c.K, c.S, c.Lo, c.Hi, c.D, ceilMode: false),
-                ConvGeometry.PoolOutputSize(c.L, c.K, c.S, c.Lo, c.Hi, c.D, ceilMode: false));
+            if (c.L + c.Lo + c.Hi < span)
+                Assert.Throws<LoomException>(() => ConvGeometry.PoolOutputSize(c.L, c.K, c.S, c.Lo, c.Hi, c.D, ceilMode: false));
+            else
+                Assert.Equal(CountWindows(c.L, c.K, c.S, c.Lo, c.Hi, c.D, ceilMode: false),
+                    ConvGeometry.PoolOutputSize(c.L, c.K, c.S, c.Lo, c.Hi, c.D, ceilMode: false));
             var explained = ConvGeometry.ExplainPoolOutputSize(c.L, c.K, c.S, c.Lo, c.Hi, c.D, ceilMode: true);
             // The derivation ends with the result, after "= " or, when PyTorch's rule drops the last window, "→ ".
             Assert.Matches($"(= |→ ){explained.Output}$", explained.Derivation);

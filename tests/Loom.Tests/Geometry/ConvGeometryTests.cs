@@ -51,6 +51,23 @@ public class ConvGeometryTests
     }
 
     [Fact]
+    public void CeilModeAcceptsAKernelOverhangingThePaddedInputByLessThanTheStride()
+    {
+        // PyTorch 1.13: F.max_pool1d(x, 2, 2, ceil_mode=True) on length 1 gives 1 window; kernel 3, stride 2 gives an
+        // error (output size 0); kernel 4, stride 3 on length 2 gives 1; kernel 2, stride 1 on length 1 gives an error.
+        Assert.Equal(1, ConvGeometry.PoolOutputSize(1, 2, 2, ceilMode: true));
+        Assert.Equal(1, ConvGeometry.PoolOutputSize(2, 4, 3, ceilMode: true));
+        Assert.Equal(1, ConvGeometry.PoolOutputSize(1, 5, 3, 1, 1, ceilMode: true));
+        Assert.Throws<LoomException>(() => ConvGeometry.PoolOutputSize(1, 3, 2, ceilMode: true));
+        Assert.Throws<LoomException>(() => ConvGeometry.PoolOutputSize(1, 2, 1, ceilMode: true));
+        var e = Assert.Throws<LoomException>(() => ConvGeometry.PoolOutputSize(1, 2, 2, ceilMode: false, op: "maxpool2d", axisName: "height"));
+        Assert.Contains("padded height is 1", e.Message, StringComparison.Ordinal);
+        Assert.Contains("in ceil mode", Assert.Throws<LoomException>(() => ConvGeometry.PoolOutputSize(1, 3, 2, ceilMode: true)).Message, StringComparison.Ordinal);
+        // Convolutions have no ceil mode: the kernel must fit.
+        Assert.Throws<LoomException>(() => ConvGeometry.OutputSize(1, 2, 2));
+    }
+
+    [Fact]
     public void PoolingPaddingIsAtMostHalfTheKernel()
     {
         Assert.Equal(3, ConvGeometry.PoolOutputSize(5, 3, 2, 1, 1, op: "maxpool2d")); // 1 ≤ 3/2

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Loom.Interop;
+using Loom.Nn;
 using Loom.Nn.Spec;
 using Loom.Tests.Interop;
 using Loom.Tests.Reference;
@@ -50,6 +51,25 @@ public class ModuleReferenceTests
         Assert.True(total >= 200, $"only {total} committed module cases");
         foreach (var key in new[] { "bn-train", "bn-train+warmup", "bn-eval+warmup" })
             Assert.True(modes.GetValueOrDefault(key) >= 5, $"only {modes.GetValueOrDefault(key)} '{key}' cases");
+    }
+
+    /// <summary>
+    /// In ceil mode PyTorch pools an input shorter than the kernel when the overhang is below the stride (values from
+    /// PyTorch 1.13: F.max_pool1d / F.avg_pool1d on x = [1, 2] or [1], ceil_mode=True).
+    /// </summary>
+    [Fact]
+    public void CeilModePoolsAnInputShorterThanTheKernelAsPyTorch()
+    {
+        var one = Tensor.FromArray([1f], 1, 1, 1);
+        var two = Tensor.FromArray([1f, 2f], 1, 1, 2);
+        Assert.Equal([1f], new MaxPool1d(2, 2, ceilMode: true).Forward(one).ToArray());
+        Assert.Equal([2f], new MaxPool1d(4, 3, ceilMode: true).Forward(two).ToArray());
+        Assert.Equal([1.5f], new AvgPool1d(4, 3, ceilMode: true).Forward(two).ToArray());
+        Assert.Equal(1 / 3f, new AvgPool1d(5, 3, 1, ceilMode: true).Forward(one).ToArray()[0], 6);
+        Assert.Equal([1f], new AvgPool1d(5, 3, 1, ceilMode: true, countIncludePad: false).Forward(one).ToArray());
+        Assert.Equal([5f], new MaxPool2d(2, ceilMode: true).Forward(Tensor.FromArray([5f], 1, 1, 1, 1)).ToArray());
+        Assert.Throws<LoomException>(() => new MaxPool1d(3, 2, ceilMode: true).Forward(one));
+        Assert.Throws<LoomException>(() => new MaxPool1d(2, 2).Forward(one));
     }
 
     /// <summary>Draws a fresh set with a random seed (needs Debian's python3-torch) and replays all of it.</summary>
