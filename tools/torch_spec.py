@@ -356,6 +356,9 @@ def _probe(module, shape):
     with torch.no_grad():
         y = module(torch.zeros((1,) + tuple(shape)))
     module.train(was)
+    if y.numel() == 0:
+        # PyTorch 1.13's no-grad max_pool1d returns an empty tensor where its autograd path (and Loom) raise.
+        raise SpecError("%s maps %s to the empty %s" % (type(module).__name__, tuple(shape), tuple(y.shape[1:])))
     return tuple(y.shape[1:])
 
 
