@@ -14,15 +14,15 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        var data = new Option<string>("--data", "-d") { Description = "Dataset: digits, fashion-mnist, or a folder with --data-dir.", DefaultValueFactory = _ => "digits" };
+        var data = new Option<string>("--data", "-d") { Description = "Dataset: digits, fashion-mnist, or a folder with --data-dir; or a sequence task: temporal-order, echo, echo-bits.", DefaultValueFactory = _ => "digits" };
         var dataDir = new Option<string?>("--data-dir") { Description = "Folder with the four IDX files (train/t10k images/labels)." };
-        var model = new Option<string>("--model", "-m") { Description = "A preset (smallcnn, resnet-small, mlp, lenet5) or a spec as in 'loom summary'.", DefaultValueFactory = _ => "smallcnn" };
-        var epochs = new Option<int>("--epochs", "-e") { Description = "Passes over the training set.", DefaultValueFactory = _ => 2 };
+        var model = new Option<string>("--model", "-m") { Description = "A preset (smallcnn, resnet-small, mlp, lenet5) or a spec as in 'loom summary'; for sequence tasks rnn, rnn-relu, gated-rnn, attention-rnn, lstm or gru (default: temporal-order lstm, echo gru, echo-bits rnn-relu).", DefaultValueFactory = _ => "smallcnn" };
+        var epochs = new Option<int>("--epochs", "-e") { Description = "Passes over the training set (sequence tasks: temporal-order 50, echo 100, echo-bits 10).", DefaultValueFactory = _ => 2 };
         var batch = new Option<int>("--batch-size", "-b") { Description = "Samples per step.", DefaultValueFactory = _ => 32 };
-        var lr = new Option<double>("--lr") { Description = "Learning rate (the peak rate under onecycle).", DefaultValueFactory = _ => 3e-3 };
+        var lr = new Option<double>("--lr") { Description = "Learning rate (the peak rate under onecycle; sequence tasks: 0.01).", DefaultValueFactory = _ => 3e-3 };
         var optimizer = new Option<string>("--optimizer") { Description = "sgd, adam, adamw or rmsprop.", DefaultValueFactory = _ => "adam" };
         var momentum = new Option<double>("--momentum") { Description = "SGD momentum.", DefaultValueFactory = _ => 0.9 };
-        var schedule = new Option<string>("--schedule") { Description = "none, step, multistep, cosine, onecycle, plateau, warmup-cosine.", DefaultValueFactory = _ => "onecycle" };
+        var schedule = new Option<string>("--schedule") { Description = "none, step, multistep, cosine, onecycle, plateau, warmup-cosine (sequence tasks: cosine).", DefaultValueFactory = _ => "onecycle" };
         var warmup = new Option<int>("--warmup-epochs") { Description = "Linear warm-up epochs for warmup-cosine.", DefaultValueFactory = _ => 1 };
         var clip = new Option<double>("--clip") { Description = "Clip the gradients' global L2 norm to this value (0: off)." };
         var weightDecay = new Option<double>("--weight-decay") { Description = "L2 penalty (decoupled for adamw)." };
@@ -31,12 +31,18 @@ internal static class TrainCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed of everything random: same seed and threads, same run.", DefaultValueFactory = _ => 1UL };
         var threads = new Option<int>("--threads") { Description = "Threads for the kernels.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var stopOn = new Option<string>("--stop-on") { Description = "diverged (stop when the loss or a gradient is NaN/inf) or none.", DefaultValueFactory = _ => "diverged" };
+        var hidden = new Option<int?>("--hidden") { Description = "Sequence tasks: hidden size (default: temporal-order 16, echo 64, echo-bits 8)." };
+        var layers = new Option<int?>("--layers") { Description = "Sequence tasks: stacked layers of rnn, rnn-relu, lstm, gru (default 1)." };
+        var level = new Option<string?>("--level") { Description = "temporal-order: easy, normal (default), moderate, hard, nightmare." };
+        var delay = new Option<int?>("--delay") { Description = "echo: fixed delay (default 4, < 15); echo-bits: delay (default 3)." };
+        var maxDelay = new Option<int?>("--max-delay") { Description = "echo: variable delay 0…M per sequence, given as an input (M < 20)." };
+        var k = new Option<int?>("--k") { Description = "attention-rnn: past states attended to (default 2)." };
         var output = new Option<string?>("--out", "-o") { Description = "Run directory (default runs/<timestamp>)." };
         var resume = new Option<string?>("--resume") { Description = "Continue the run in this directory from its checkpoint." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object at the end (progress goes to stderr)." };
         var command = new Command("train", "Train a model; writes config.json, history.csv, checkpoints and model.safetensors to the run directory.")
         {
-            data, dataDir, model, epochs, batch, lr, optimizer, momentum, schedule, warmup, clip, weightDecay, smoothing, augment, seed, threads, stopOn, output, resume, json,
+            data, dataDir, model, epochs, batch, lr, optimizer, momentum, schedule, warmup, clip, weightDecay, smoothing, augment, seed, threads, stopOn, hidden, layers, level, delay, maxDelay, k, output, resume, json,
         };
         command.SetAction(parse =>
         {
@@ -67,7 +73,26 @@ internal static class TrainCommand
                     Seed = parse.GetValue(seed),
                     Threads = parse.GetValue(threads),
                     StopOn = parse.GetValue(stopOn)!,
+                    Hidden = parse.GetValue(hidden),
+                    Layers = parse.GetValue(layers),
+                    Level = parse.GetValue(level),
+                    Delay = parse.GetValue(delay),
+                    MaxDelay = parse.GetValue(maxDelay),
+                    K = parse.GetValue(k),
                 };
+                if (SequenceTaskData.IsSequenceTask(config.Data))
+                {
+                    // The image defaults (smallcnn, onecycle at 3e-3, 2 epochs) do not suit recurrent models: a sequence
+                    // task gets its own where the option was not given; config.json records the effective values.
+                    bool Given(Option option) => parse.GetResult(option) is { Implicit: false };
+                    config = config with
+                    {
+                        Model = Given(model) ? config.Model : SequenceTaskData.DefaultModel(config.Data),
+                        Epochs = Given(epochs) ? config.Epochs : SequenceTaskData.DefaultEpochs(config.Data),
+                        Lr = Given(lr) ? config.Lr : 1e-2,
+                        Schedule = Given(schedule) ? config.Schedule : "cosine",
+                    };
+                }
                 session = TrainingSession.Create(config, parse.GetValue(output) ?? RunDirectory.NewName());
             }
             return Train(session, resumeDir is not null, parse.GetValue(json), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
@@ -76,6 +101,9 @@ internal static class TrainCommand
             "loom train",
             "loom train --data digits --model smallcnn --epochs 2 --seed 1 --json",
             "loom train --data fashion-mnist --model resnet-small --epochs 15 --schedule onecycle --lr 0.01 --optimizer sgd",
+            "loom train --data echo --delay 4 --model gru --seed 1 --json",
+            "loom train --data temporal-order --level moderate --model lstm --hidden 12 --optimizer rmsprop --lr 0.001 --clip 1 --schedule cosine --epochs 100",
+            "loom train --data echo-bits --model rnn-relu --hidden 8",
             "loom train --resume runs/20261127-170000");
     }
 

@@ -47,6 +47,8 @@ public static class Metrics
     {
         var wasTraining = model.Training;
         model.Eval();
+        var stateful = model as Nn.IStatefulModel;
+        stateful?.ResetState();
         try
         {
             using var _ = Autograd.NoGrad();
@@ -64,6 +66,7 @@ public static class Metrics
         }
         finally
         {
+            stateful?.ResetState();
             model.Train(wasTraining);
         }
     }

@@ -66,6 +66,24 @@ public sealed record TrainConfig
 
     [JsonPropertyName("normalize")] public NormalizeConfig? Normalize { get; init; }
 
+    /// <summary>Sequence tasks: hidden size of the recurrent model (null for image data).</summary>
+    [JsonPropertyName("hidden")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? Hidden { get; init; }
+
+    /// <summary>Sequence tasks: stacked layers (rnn, rnn-relu, lstm, gru).</summary>
+    [JsonPropertyName("layers")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? Layers { get; init; }
+
+    /// <summary>temporal-order: the level (easy, normal, moderate, hard, nightmare).</summary>
+    [JsonPropertyName("level")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Level { get; init; }
+
+    /// <summary>echo, echo-bits: the fixed delay.</summary>
+    [JsonPropertyName("delay")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? Delay { get; init; }
+
+    /// <summary>echo: the largest delay of the variable-delay variant.</summary>
+    [JsonPropertyName("max_delay")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? MaxDelay { get; init; }
+
+    /// <summary>attention-rnn: how many past states each step attends to.</summary>
+    [JsonPropertyName("k")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? K { get; init; }
+
     /// <summary>Task-specific settings (sequence tasks: level, delay, hidden size…).</summary>
     [JsonPropertyName("extra")] public IReadOnlyDictionary<string, string> Extra { get; init; } = new Dictionary<string, string>();
 
@@ -95,6 +113,11 @@ public sealed record TrainConfig
         if (Clip < 0) throw new LoomException($"--clip must be non-negative (0 = no clipping), found {Clip}");
         if (Threads <= 0) throw new LoomException($"--threads must be positive, found {Threads}");
         if (LabelSmoothing is < 0 or > 1) throw new LoomException($"--label-smoothing must be in [0, 1], found {LabelSmoothing}");
+        if (Hidden is <= 0) throw new LoomException($"--hidden must be positive, found {Hidden}");
+        if (Layers is < 1) throw new LoomException($"--layers must be at least 1, found {Layers}");
+        if (K is < 1) throw new LoomException($"--k must be at least 1, found {K}");
+        if (Delay is < 0) throw new LoomException($"--delay must not be negative, found {Delay}");
+        if (MaxDelay is < 0) throw new LoomException($"--max-delay must not be negative, found {MaxDelay}");
         if (StopOn is not ("diverged" or "none")) throw new LoomException($"--stop-on must be 'diverged' or 'none', found '{StopOn}'");
     }
 }

@@ -88,6 +88,7 @@ public sealed class Trainer
         for (var epoch = startEpoch; epoch < _config.Epochs && !interrupted; epoch++)
         {
             _model.Train();
+            (_model as IStatefulModel)?.ResetState();
             var epochClock = Stopwatch.StartNew();
             double lossSum = 0;
             long correct = 0, counted = 0;

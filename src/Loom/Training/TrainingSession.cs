@@ -36,7 +36,7 @@ public sealed class TrainingSession
         var run = new RunDirectory(runPath);
         if (File.Exists(run.Checkpoint))
             throw new LoomException($"run: {run.Path} already holds a run (checkpoint.safetensors); use --resume {run.Path} or another --out");
-        var model = ModelBuilder.Build(resolved.ModelSpec, new Shape([.. resolved.InputShape])).Model;
+        var model = BuildModel(resolved, data);
         Directory.CreateDirectory(run.Path);
         AtomicFile.WriteAllText(run.Config, resolved.ToJson());
         return new TrainingSession(resolved, run, data, model);
@@ -54,7 +54,7 @@ public sealed class TrainingSession
         var (data, resolved) = LoadData(config);
         if (resolved.NumClasses != config.NumClasses || !resolved.InputShape.SequenceEqual(config.InputShape))
             throw new LoomException($"eval: data '{resolved.Data}' has inputs [{string.Join(", ", resolved.InputShape)}] and {resolved.NumClasses} classes; the run was trained on [{string.Join(", ", config.InputShape)}] and {config.NumClasses}");
-        var model = ModelBuilder.Build(config.ModelSpec, new Shape([.. config.InputShape])).Model;
+        var model = BuildModel(config, data);
         return new TrainingSession(config, run, data, model);
     }
 
@@ -67,8 +67,30 @@ public sealed class TrainingSession
 
     public Trainer CreateTrainer(ITrainingObserver? observer = null) => new(Model, Data, Config, Run, observer);
 
+    private static Module BuildModel(TrainConfig config, ITrainingData data) => data is SequenceTaskData sequences
+        ? sequences.CreateModel(config)
+        : ModelBuilder.Build(config.ModelSpec, new Shape([.. config.InputShape])).Model;
+
     private static (ITrainingData Data, TrainConfig Resolved) LoadData(TrainConfig config)
     {
+        if (SequenceTaskData.IsSequenceTask(config.Data))
+        {
+            var seqConfig = SequenceTaskData.Resolve(config);
+            var seqData = SequenceTaskData.Create(seqConfig);
+            return (seqData, seqConfig with
+            {
+                ModelSpec = "",
+                InputShape = [seqData.Task.InputSize],
+                NumClasses = seqData.NumClasses,
+                ClassNames = seqData.ClassNames,
+                Normalize = null,
+                Augment = "none",
+            });
+        }
+        if (SequenceTaskData.IsRecurrentModel(config.Model))
+            throw new LoomException($"--model {config.Model} is a recurrent model for the sequence tasks ({string.Join(", ", SequenceTaskData.TaskNames)}); --data {config.Data} is image data");
+        if (config.Hidden is not null || config.Level is not null || config.Delay is not null || config.MaxDelay is not null || config.K is not null || config.Layers is not null)
+            throw new LoomException($"--hidden, --layers, --level, --delay, --max-delay and --k apply to the sequence tasks ({string.Join(", ", SequenceTaskData.TaskNames)}), not to --data {config.Data}");
         var splits = Datasets.Load(config.Data, config.DataDir);
         var norm = config.Normalize is { } n ? new Normalization(n.Mean, n.Std) : splits.Train.ComputeNormalization();
         var augment = Loom.Data.Augment.AugmentSpec.Parse(config.Augment, config.Data, splits.Train.ImageShape);

@@ -12,7 +12,7 @@ namespace Loom.Nn;
 /// var model = new SequenceClassifier(new Lstm(new RecurrentOptions(8, 16) { BatchFirst = true }), 4);
 /// var logits = model.Forward(batch.Inputs);   // [32, 4], from the last step
 /// </code></example>
-public sealed class SequenceClassifier : Module
+public sealed class SequenceClassifier : Module, IStatefulModel
 {
     private RecurrentState? _state;
 
