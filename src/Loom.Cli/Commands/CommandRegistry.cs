@@ -13,6 +13,7 @@ internal static class CommandRegistry
         yield return EvalCommand.Create();
         yield return PlotCommand.Create();
         yield return ShowCommand.Create();
+        yield return GradflowCommand.Create();
         yield break;
     }
 }
