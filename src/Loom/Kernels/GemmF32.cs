@@ -201,8 +201,11 @@ internal static unsafe class GemmF32
                 return;
             }
             int mr = TK.MR, nr = TK.NR;
-            var mcMax = Math.Max(mr, MC / mr * mr);
-            var buf = GemmBuffers.Get(Math.Min(mcMax, (p.M + mr - 1) / mr * mr) * KC, KC * NC);
+            // Row blocks of at most MC rows, equal and whole slivers: m = 1024 is one block, not 1022 + 2 rows with B
+            // packed twice.
+            var blocks = (p.M + MC - 1) / MC;
+            var mcMax = ((p.M + blocks - 1) / blocks + mr - 1) / mr * mr;
+            var buf = GemmBuffers.Get(mcMax * KC, KC * NC);
             var tile = stackalloc float[mr * nr];
             // Skip packing B and read op(B)'s rows where they are when B is read only once (one row sliver), or when
             // it is small enough (≤ 256 KiB) to stay in L2 anyway: packing then costs more than it saves
