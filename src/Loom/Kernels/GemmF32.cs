@@ -40,6 +40,26 @@ internal static unsafe class GemmF32
     /// <summary>Largest op(B) (in floats) that is read in place rather than packed, when it is not transposed.</summary>
     public const long DirectB = 1 << 16;
 
+    /// <summary>
+    /// The depth of the k slices: equal slices of at most KC (k = 512 → 2 × 256, not 384 + 128), the same for
+    /// every part and path, so that each element of C is summed in the same groups.
+    /// </summary>
+    public static int SliceDepth(int k)
+    {
+        var slices = (k + KC - 1) / KC;
+        return (k + slices - 1) / slices;
+    }
+
+    /// <summary>
+    /// The size of ⌈n / max⌉ equal blocks that cover n, rounded up to a multiple of <paramref name="unit"/> (so it
+    /// may pass max by less than a unit; the packing buffers are sized from it).
+    /// </summary>
+    private static int Even(int n, int max, int unit)
+    {
+        var blocks = (n + max - 1) / max;
+        return ((n + blocks - 1) / blocks + unit - 1) / unit * unit;
+    }
+
     // Block sizes can be overridden for tuning on another CPU (LOOM_GEMM_KC=… etc.); rounded up to whole tiles.
     private static int Knob(string name, int value) =>
         int.TryParse(Environment.GetEnvironmentVariable(name), out var v) && v is >= 1 and <= 1 << 16 ? (v + 31) / 32 * 32 : value;
@@ -183,7 +203,7 @@ internal static unsafe class GemmF32
         // Apart from Run so that the closure is allocated only when threads are used (a captured parameter is
         // hoisted into the closure object at the start of the method that declares it).
         private static void Split(Problem p, int tilesM, int tilesN, int pm, int pn) =>
-            Threads.For(pm * pn, part =>
+            GemmTeam.For(pm * pn, part =>
             {
                 var (i0, i1) = Threads.Range(tilesM, pm, part / pn);
                 var (j0, j1) = Threads.Range(tilesN, pn, part % pn);
@@ -201,28 +221,28 @@ internal static unsafe class GemmF32
                 return;
             }
             int mr = TK.MR, nr = TK.NR;
-            // Row blocks of at most MC rows, equal and whole slivers: m = 1024 is one block, not 1022 + 2 rows with B
-            // packed twice.
-            var blocks = (p.M + MC - 1) / MC;
-            var mcMax = ((p.M + blocks - 1) / blocks + mr - 1) / mr * mr;
-            var buf = GemmBuffers.Get(mcMax * KC, KC * NC);
+            // Equal blocks of whole slivers: m = 1024 is one row block, not 1022 + 2 rows with B packed twice.
+            var mcMax = Even(p.M, MC, mr);
+            var ncMax = Even(p.N, NC, nr);
+            var buf = GemmBuffers.Get(mcMax * KC, KC * ncMax);
             var tile = stackalloc float[mr * nr];
             // Skip packing B and read op(B)'s rows where they are when B is read only once (one row sliver), or when
             // it is small enough (≤ 256 KiB) to stay in L2 anyway: packing then costs more than it saves
             // (64×64×64: 5.4 µs instead of 8.3).
             var directB = !p.TransB && (p.M <= mr || (long)p.K * p.N <= DirectB);
-            for (var pc = 0; pc < p.K; pc += KC)
+            var depth = SliceDepth(p.K);
+            for (var pc = 0; pc < p.K; pc += depth)
             {
-                var kc = Math.Min(KC, p.K - pc);
+                var kc = Math.Min(depth, p.K - pc);
                 var beta = pc == 0 ? p.Beta : 1f;
                 for (var ic = 0; ic < p.M; ic += mcMax)
                 {
                     var mc = Math.Min(mcMax, p.M - ic);
                     for (var ir = 0; ir < mc; ir += mr)
                         GemmPack.A(buf.A + (nint)ir * kc, mr, Math.Min(mr, mc - ir), kc, p.AAt(ic + ir, pc), p.Lda, p.TransA);
-                    for (var jc = 0; jc < p.N; jc += NC)
+                    for (var jc = 0; jc < p.N; jc += ncMax)
                     {
-                        var nc = Math.Min(NC, p.N - jc);
+                        var nc = Math.Min(ncMax, p.N - jc);
                         var full = nc - nc % nr;
                         if (!directB) GemmPack.B(buf.B, nr, kc, nc, p.BAt(pc, jc), p.Ldb, p.TransB);
                         else if (full < nc) GemmPack.B(buf.B, nr, kc, nc - full, p.BAt(pc, jc + full), p.Ldb, false);

@@ -83,7 +83,7 @@ public class GemmTests
     {
         // Exactly on and one past the tile, KC and NC boundaries, in all four transpose combinations; the last is the
         // one-row path (m = 1, B past 1 MiB, wider than its 2048-column pass).
-        int[][] sizes = [[14, 32, 384], [15, 33, 385], [1, 512, 384], [29, 1025, 400], [64, 64, 64], [200, 7, 300], [3, 1100, 20], [1, 2100, 300]];
+        int[][] sizes = [[14, 32, 384], [15, 33, 385], [1, 512, 384], [29, 1025, 400], [64, 64, 64], [200, 7, 300], [3, 1100, 20], [1024, 40, 30], [1, 2100, 300]];
         With(width, 2, () =>
         {
             var seed = 1;
