@@ -158,6 +158,25 @@ public class GemmTests
     }
 
     [Fact]
+    public void TeamRunsEveryPartOnceAndReportsFailures()
+    {
+        With(Gemm.KernelWidth, 2, () =>
+        {
+            for (var round = 0; round < 200; round++)
+            {
+                var counts = new int[1 + round % 9];
+                GemmTeam.For(counts.Length, p => Interlocked.Increment(ref counts[p]));
+                Assert.All(counts, n => Assert.Equal(1, n));
+            }
+            var ex = Assert.Throws<AggregateException>(() => GemmTeam.For(4, p =>
+            {
+                if (p == 3) throw new InvalidOperationException("part 3");
+            }));
+            Assert.Equal("part 3", ex.InnerException!.Message);
+        });
+    }
+
+    [Fact]
     public void BetaZeroIgnoresNaNInC()
     {
         float[] a = [1, 2, 3, 4];
