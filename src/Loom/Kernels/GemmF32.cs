@@ -40,13 +40,36 @@ internal static unsafe class GemmF32
     /// <summary>Largest op(B) (in floats) that is read in place rather than packed, when it is not transposed.</summary>
     public const long DirectB = 1 << 16;
 
+    /// <summary>
+    /// The depth of the k slices: equal slices of at most KC (k = 512 → 2 × 256, not 384 + 128), the same for
+    /// every part and path, so that each element of C is summed in the same groups.
+    /// </summary>
+    public static int SliceDepth(int k)
+    {
+        var slices = (k + KC - 1) / KC;
+        return (k + slices - 1) / slices;
+    }
+
+    /// <summary>
+    /// The size of ⌈n / max⌉ equal blocks that cover n, rounded up to a multiple of <paramref name="unit"/> (so it
+    /// may pass max by less than a unit; the packing buffers are sized from it).
+    /// </summary>
+    private static int Even(int n, int max, int unit)
+    {
+        var blocks = (n + max - 1) / max;
+        return ((n + blocks - 1) / blocks + unit - 1) / unit * unit;
+    }
+
     // Block sizes can be overridden for tuning on another CPU (LOOM_GEMM_KC=… etc.); rounded up to whole tiles.
     private static int Knob(string name, int value) =>
         int.TryParse(Environment.GetEnvironmentVariable(name), out var v) && v is >= 1 and <= 1 << 16 ? (v + 31) / 32 * 32 : value;
 
     /// <summary>Below this many multiply-adds a single thread does the work (dispatch costs more than it saves).</summary>
-    /// <remarks>Measured on Zen 4 (2 cores): 128³ gains nothing from a second thread, 160³ runs 1.3× faster.</remarks>
-    public const long ParallelWork = 128L * 128 * 160;
+    /// <remarks>
+    /// Measured on Zen 4 (2 cores) with <see cref="GemmTeam"/>: 64³ is slower on two threads (8.8 vs 6.2 µs),
+    /// 96³ faster (13.5 vs 18.5 µs), as are 8×512·512×512 (28 vs 38 µs) and 32×128·128×128 (9.9 vs 11.1 µs).
+    /// </remarks>
+    public const long ParallelWork = 80L * 80 * 80;
 
     private static GemmKernelWidth _width = Detect();
 
@@ -145,33 +168,50 @@ internal static unsafe class GemmF32
             }
             var tilesN = (p.N + TK.NR - 1) / TK.NR;
             var tilesM = (p.M + TK.MR - 1) / TK.MR;
-            // Split columns (each thread packs only its own part of B) unless rows share out more evenly:
-            // 5 column tiles on 2 threads keep one thread busy 3/2.5 = 1.2× as long as the even share.
-            var byN = Balance(tilesN, threads) >= Balance(tilesM, threads);
-            var tiles = byN ? tilesN : tilesM;
-            var parts = Math.Min(threads, tiles);
-            if (parts == 1)
+            // One part per thread: two per thread (so an idle thread could take over a preempted one's part) was
+            // no faster on the busy 2-core machine, and slower for small products (n = 256: best 183 vs 211 GFLOP/s).
+            var (pm, pn) = Grid(tilesM, tilesN, threads, p);
+            if (pm * pn == 1)
             {
                 Block(p);
                 return;
             }
-            Split(p, byN, tiles, parts);
+            Split(p, tilesM, tilesN, pm, pn);
+        }
+
+        /// <summary>
+        /// Splits C into a pm × pn grid of parts (whole tiles; pm·pn = <paramref name="target"/> where the tiles
+        /// allow): the grid whose largest part has the fewest tiles, then the one that packs the least (each part
+        /// packs its own rows of A and columns of B). Depends only on sizes and thread count, never on timing.
+        /// </summary>
+        private static (int Pm, int Pn) Grid(int tilesM, int tilesN, int target, Problem p)
+        {
+            for (; target > 1; target--)
+            {
+                (int, int) best = (0, 0);
+                long bestSpan = long.MaxValue, bestPacked = long.MaxValue;
+                for (var pn = Math.Min(target, tilesN); pn >= 1; pn--)
+                {
+                    var pm = target / pn;
+                    if (pm * pn != target || pm > tilesM) continue;
+                    var span = (long)((tilesM + pm - 1) / pm) * ((tilesN + pn - 1) / pn);
+                    var packed = (long)pn * p.M * p.K + (long)pm * p.K * p.N;
+                    if (span < bestSpan || (span == bestSpan && packed < bestPacked)) (best, bestSpan, bestPacked) = ((pm, pn), span, packed);
+                }
+                if (best.Item1 > 0) return best;
+            }
+            return (1, 1);
         }
 
         // Apart from Run so that the closure is allocated only when threads are used (a captured parameter is
         // hoisted into the closure object at the start of the method that declares it).
-        private static void Split(Problem p, bool byN, int tiles, int parts) =>
-            Threads.For(parts, part =>
+        private static void Split(Problem p, int tilesM, int tilesN, int pm, int pn) =>
+            GemmTeam.For(pm * pn, part =>
             {
-                var (t0, t1) = Threads.Range(tiles, parts, part);
-                var sub = byN
-                    ? p.Sub(0, p.M, t0 * TK.NR, Math.Min(p.N, t1 * TK.NR))
-                    : p.Sub(t0 * TK.MR, Math.Min(p.M, t1 * TK.MR), 0, p.N);
-                Block(sub);
+                var (i0, i1) = Threads.Range(tilesM, pm, part / pn);
+                var (j0, j1) = Threads.Range(tilesN, pn, part % pn);
+                Block(p.Sub(i0 * TK.MR, Math.Min(p.M, i1 * TK.MR), j0 * TK.NR, Math.Min(p.N, j1 * TK.NR)));
             });
-
-        /// <summary>Even share ÷ largest share when <paramref name="tiles"/> are split over the threads (1 = perfect).</summary>
-        private static double Balance(int tiles, int threads) => (double)tiles / threads / ((tiles + threads - 1) / threads);
 
         /// <summary>The whole blocked loop nest on one thread.</summary>
         [SkipLocalsInit]
@@ -184,25 +224,28 @@ internal static unsafe class GemmF32
                 return;
             }
             int mr = TK.MR, nr = TK.NR;
-            var mcMax = Math.Max(mr, MC / mr * mr);
-            var buf = GemmBuffers.Get(Math.Min(mcMax, (p.M + mr - 1) / mr * mr) * KC, KC * NC);
+            // Equal blocks of whole slivers: m = 1024 is one row block, not 1022 + 2 rows with B packed twice.
+            var mcMax = Even(p.M, MC, mr);
+            var ncMax = Even(p.N, NC, nr);
+            var buf = GemmBuffers.Get(mcMax * KC, KC * ncMax);
             var tile = stackalloc float[mr * nr];
             // Skip packing B and read op(B)'s rows where they are when B is read only once (one row sliver), or when
             // it is small enough (≤ 256 KiB) to stay in L2 anyway: packing then costs more than it saves
             // (64×64×64: 5.4 µs instead of 8.3).
             var directB = !p.TransB && (p.M <= mr || (long)p.K * p.N <= DirectB);
-            for (var pc = 0; pc < p.K; pc += KC)
+            var depth = SliceDepth(p.K);
+            for (var pc = 0; pc < p.K; pc += depth)
             {
-                var kc = Math.Min(KC, p.K - pc);
+                var kc = Math.Min(depth, p.K - pc);
                 var beta = pc == 0 ? p.Beta : 1f;
                 for (var ic = 0; ic < p.M; ic += mcMax)
                 {
                     var mc = Math.Min(mcMax, p.M - ic);
                     for (var ir = 0; ir < mc; ir += mr)
                         GemmPack.A(buf.A + (nint)ir * kc, mr, Math.Min(mr, mc - ir), kc, p.AAt(ic + ir, pc), p.Lda, p.TransA);
-                    for (var jc = 0; jc < p.N; jc += NC)
+                    for (var jc = 0; jc < p.N; jc += ncMax)
                     {
-                        var nc = Math.Min(NC, p.N - jc);
+                        var nc = Math.Min(ncMax, p.N - jc);
                         var full = nc - nc % nr;
                         if (!directB) GemmPack.B(buf.B, nr, kc, nc, p.BAt(pc, jc), p.Ldb, p.TransB);
                         else if (full < nc) GemmPack.B(buf.B, nr, kc, nc - full, p.BAt(pc, jc + full), p.Ldb, false);

@@ -27,9 +27,10 @@ internal static unsafe class GemmSmallM
         for (var j0 = 0; j0 < p.N; j0 += W)
         {
             var w = Math.Min(W, p.N - j0);
-            for (var pc = 0; pc < p.K; pc += GemmF32.KC)
+            var depth = GemmF32.SliceDepth(p.K);
+            for (var pc = 0; pc < p.K; pc += depth)
             {
-                var kc = Math.Min(GemmF32.KC, p.K - pc);
+                var kc = Math.Min(depth, p.K - pc);
                 new Span<float>(acc, w).Clear();
                 for (var k = pc; k < pc + kc; k++) Axpy(*p.AAt(0, k), p.BAt(k, j0), acc, w);
                 Merge(acc, p.C + j0, w, p.Alpha, pc == 0 ? p.Beta : 1f);

@@ -83,7 +83,7 @@ public class GemmTests
     {
         // Exactly on and one past the tile, KC and NC boundaries, in all four transpose combinations; the last is the
         // one-row path (m = 1, B past 1 MiB, wider than its 2048-column pass).
-        int[][] sizes = [[14, 32, 384], [15, 33, 385], [1, 512, 384], [29, 1025, 400], [64, 64, 64], [200, 7, 300], [3, 1100, 20], [1, 2100, 300]];
+        int[][] sizes = [[14, 32, 384], [15, 33, 385], [1, 512, 384], [29, 1025, 400], [64, 64, 64], [200, 7, 300], [3, 1100, 20], [1024, 40, 30], [1, 2100, 300]];
         With(width, 2, () =>
         {
             var seed = 1;
@@ -155,6 +155,25 @@ public class GemmTests
         var before = GC.GetAllocatedBytesForCurrentThread();
         Calls();
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void TeamRunsEveryPartOnceAndReportsFailures()
+    {
+        With(Gemm.KernelWidth, 2, () =>
+        {
+            for (var round = 0; round < 200; round++)
+            {
+                var counts = new int[1 + round % 9];
+                GemmTeam.For(counts.Length, p => Interlocked.Increment(ref counts[p]));
+                Assert.All(counts, n => Assert.Equal(1, n));
+            }
+            var ex = Assert.Throws<AggregateException>(() => GemmTeam.For(4, p =>
+            {
+                if (p == 3) throw new InvalidOperationException("part 3");
+            }));
+            Assert.Equal("part 3", ex.InnerException!.Message);
+        });
     }
 
     [Fact]
