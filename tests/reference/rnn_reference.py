@@ -23,41 +23,13 @@ import argparse
 import json
 import os
 import random
-import struct
+import sys
 
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-DTYPES = {torch.float32: ("F32", "f"), torch.float64: ("F64", "d"), torch.int64: ("I64", "q"), torch.int32: ("I32", "i")}
-
-
-def write_safetensors(path, tensors, metadata):
-    """The safetensors layout: u64 LE header length, JSON header padded with spaces to 8 bytes, contiguous data."""
-    header = {"__metadata__": metadata}
-    blobs = []
-    offset = 0
-    for name in sorted(tensors):
-        t = tensors[name].contiguous()
-        dtype, code = DTYPES[t.dtype]
-        values = t.reshape(-1).tolist()
-        blob = struct.pack("<%d%s" % (len(values), code), *values)
-        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(blob)]}
-        blobs.append(blob)
-        offset += len(blob)
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * ((8 - len(text) % 8) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for blob in blobs:
-            f.write(blob)
-    os.replace(tmp, path)
-
-
-def randn(*shape):
-    """float32 normal values widened to float64 (exactly representable in the stored float32 file)."""
-    return torch.randn(*shape, dtype=torch.float32).double()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from generate import randn, write_safetensors  # noqa: E402  (one safetensors writer for all generators)
 
 
 def f32(t):
