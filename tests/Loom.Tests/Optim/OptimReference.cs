@@ -237,38 +237,6 @@ internal static class OptimReference
         return worst;
     }
 
-    // ---- running the script ----
-
-    /// <summary>Whether /usr/bin/python3 can import torch; <paramref name="why"/> says what failed.</summary>
-    public static bool TorchAvailable(out string why)
-    {
-        try
-        {
-            var (code, output) = Run("/usr/bin/python3", ["-c", "import torch"], TimeSpan.FromSeconds(120));
-            why = code == 0 ? "" : output.Trim();
-            return code == 0;
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            why = e.Message;
-            return false;
-        }
-    }
-
-    public static (int Code, string Output) Run(string file, IEnumerable<string> args, TimeSpan timeout)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', args)} ran longer than {timeout}");
-        }
-        return (process.ExitCode, stdout.Result + stderr.Result);
-    }
 
     private static double[][] Doubles2(JsonElement e) =>
         [.. e.EnumerateArray().Select(row => row.EnumerateArray().Select(x => x.GetDouble()).ToArray())];

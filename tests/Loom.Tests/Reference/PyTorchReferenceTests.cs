@@ -11,8 +11,6 @@ namespace Loom.Tests.Reference;
 /// </summary>
 public class PyTorchReferenceTests
 {
-    private const string Python = "/usr/bin/python3";
-
     public static TheoryData<string> Families => new(ReferenceFiles.Families);
 
     [Theory]
@@ -42,17 +40,12 @@ public class PyTorchReferenceTests
     [Fact]
     public void FreshSeedFromPyTorchAgrees()
     {
-        if (!TorchAvailable(out var reason))
-        {
-            var message = $"PyTorch reference generation needs the Debian package python3-torch (apt-get install -y python3-torch): {reason}";
-            if (Environment.GetEnvironmentVariable("CI") == "true") Assert.Fail(message);
-            Assert.Skip(message);
-        }
+        TorchPython.Require();
         var seed = Random.Shared.Next(2, 1_000_000);
         var dir = Directory.CreateTempSubdirectory("loom-reference-");
         try
         {
-            var (code, output) = RunProcess(Python, $"\"{ReferenceFiles.GeneratorScript}\" --seed {seed} --out \"{dir.FullName}\"", 120_000);
+            var (code, output) = TorchPython.Run([ReferenceFiles.GeneratorScript, "--seed", seed.ToString(CultureInfo.InvariantCulture), "--out", dir.FullName], TimeSpan.FromMinutes(2));
             Assert.True(code == 0, $"generate.py --seed {seed} failed ({code}): {output}");
             foreach (var family in ReferenceFiles.Families)
                 Check(ReferenceReplay.Run(dir.FullName, family, DType.Float32, 1e-4), $"seed {seed}: ");
@@ -68,31 +61,5 @@ public class PyTorchReferenceTests
         TestContext.Current.TestOutputHelper?.WriteLine(prefix + report);
         Assert.True(report.Cases > 0, $"{prefix}{report.Family}: no cases");
         Assert.True(report.Failures.Count == 0, $"{prefix}{report}\n{string.Join("\n", report.Failures.Take(10))}");
-    }
-
-    private static bool TorchAvailable(out string reason)
-    {
-        if (!File.Exists(Python))
-        {
-            reason = $"{Python} does not exist";
-            return false;
-        }
-        var (code, output) = RunProcess(Python, "-c \"import torch\"", 60_000);
-        reason = code == 0 ? "" : $"{Python} cannot import torch: {output.Trim()}";
-        return code == 0;
-    }
-
-    private static (int Code, string Output) RunProcess(string file, string arguments, int timeoutMs)
-    {
-        var info = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(timeoutMs))
-        {
-            process.Kill(entireProcessTree: true);
-            return (-1, $"timed out after {timeoutMs} ms");
-        }
-        return (process.ExitCode, stdout.Result + stderr.Result);
     }
 }

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Loom.Tests.Interop;
+namespace Loom.Tests;
 
 /// <summary>
 /// Runs Debian's PyTorch (<c>/usr/bin/python3</c> with the package <c>python3-torch</c>) for the tests that compare
