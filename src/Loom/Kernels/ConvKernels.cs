@@ -42,8 +42,11 @@ public readonly record struct ConvPlan(int Batch, int Groups, int OutChannels, P
 /// </summary>
 public static class ConvKernels
 {
-    /// <summary>Elements of the larger of the chunk's column matrix and output-side matrix (2 MiB of float32).</summary>
-    private const int ChunkBudget = 1 << 19;
+    /// <summary>
+    /// Elements of the larger of the chunk's column matrix and output-side matrix (2 MiB of float32, the L2 of a
+    /// Zen 4 core). Settable for tests, which shrink it to one image per chunk to check that chunking changes nothing.
+    /// </summary>
+    internal static int ChunkBudget { get; set; } = 1 << 19;
 
     /// <summary>output [N, F, P] = W · im2col(image [N, C, H, W]) + bias (bias empty = none). Every output element is written.</summary>
     public static void Correlate<T>(ReadOnlyMemory<T> image, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, ConvPlan plan, Memory<T> output)

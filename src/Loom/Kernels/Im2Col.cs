@@ -114,11 +114,32 @@ public static class Im2Col
                         var line = src.Slice(oh * outW, outW);
                         var dst = plane.Slice(ih * w, w);
                         var iw = owLo * g.StrideWidth + offW;
-                        for (var ow = owLo; ow < owHi; ow++, iw += g.StrideWidth) dst[iw] += line[ow];
+                        if (g.StrideWidth == 1)
+                        {
+                            var run = dst.Slice(iw, owHi - owLo);
+                            AddInto(run, line[owLo..owHi]);
+                        }
+                        else
+                        {
+                            for (var ow = owLo; ow < owHi; ow++, iw += g.StrideWidth) dst[iw] += line[ow];
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// <summary>dst += src, vectorised for float32 (the stride-1 rows of col2im).</summary>
+    private static void AddInto<T>(Span<T> dst, ReadOnlySpan<T> src)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float))
+        {
+            var d = System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(dst);
+            System.Numerics.Tensors.TensorPrimitives.Add(d, System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(src), d);
+            return;
+        }
+        for (var i = 0; i < dst.Length; i++) dst[i] += src[i];
     }
 
     /// <summary>The window positions [lo, hi) whose tap iw = ow·s + offset lies inside [0, size).</summary>

@@ -1,5 +1,8 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Loom.Kernels;
 
@@ -93,7 +96,14 @@ public static class PoolKernels
                 var yr = y.Slice(i * ow, ow);
                 var ir = idx.Slice(i * ow, ow);
                 var base0 = 2 * i * w;
-                for (var j = 0; j < yr.Length && j < ir.Length; j++)
+                var j = 0;
+                if (Avx512F.IsSupported)
+                {
+                    // 16 windows at a time: 32 floats of each input row, split into even and odd columns.
+                    for (; j < ow && (long)p * plane + base0 + w + 2 * j + 32 <= input.Length; j += 16)
+                        Max2x2Vector(input, p * plane + base0, w, 2 * j, base0 + 2 * j, Math.Min(16, ow - j), yr[j..], ir[j..]);
+                }
+                for (; j < yr.Length && j < ir.Length; j++)
                 {
                     var c = 2 * j;
                     if ((uint)(c + 1) >= (uint)r0.Length || (uint)(c + 1) >= (uint)r1.Length) break;
@@ -110,6 +120,46 @@ public static class PoolKernels
                 }
             }
         }
+    }
+
+    private static readonly Vector512<int> EvenLanes = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    private static readonly Vector512<int> OddLanes = EvenLanes + Vector512<int>.One;
+
+    /// <summary>
+    /// Up to 16 windows of one output row: reads 32 floats of both input rows from <paramref name="row0"/> + c (the
+    /// caller checks they lie inside <paramref name="input"/>; columns past the row feed only lanes not stored),
+    /// compares without branches (random data made the scalar loop's branches mispredict), stores <paramref name="count"/>.
+    /// </summary>
+    [SkipLocalsInit]
+    private static void Max2x2Vector(ReadOnlySpan<float> input, int row0, int w, int c, int at0, int count, Span<float> y, Span<int> idx)
+    {
+        ref var x = ref MemoryMarshal.GetReference(input);
+        var (a0, a1) = (Vector512.LoadUnsafe(ref x, (nuint)(row0 + c)), Vector512.LoadUnsafe(ref x, (nuint)(row0 + c + 16)));
+        var (b0, b1) = (Vector512.LoadUnsafe(ref x, (nuint)(row0 + w + c)), Vector512.LoadUnsafe(ref x, (nuint)(row0 + w + c + 16)));
+        var best = Avx512F.PermuteVar16x32x2(a0, EvenLanes, a1);
+        var at = Vector512.Create(at0) + EvenLanes;
+        var v = Avx512F.PermuteVar16x32x2(a0, OddLanes, a1);
+        var m = Vector512.GreaterThan(v, best) | Vector512.IsNaN(v);
+        (best, at) = (Vector512.ConditionalSelect(m, v, best), Vector512.ConditionalSelect(m.AsInt32(), at + Vector512<int>.One, at));
+        v = Avx512F.PermuteVar16x32x2(b0, EvenLanes, b1);
+        m = Vector512.GreaterThan(v, best) | Vector512.IsNaN(v);
+        var atRow1 = Vector512.Create(at0 + w) + EvenLanes;
+        (best, at) = (Vector512.ConditionalSelect(m, v, best), Vector512.ConditionalSelect(m.AsInt32(), atRow1, at));
+        v = Avx512F.PermuteVar16x32x2(b0, OddLanes, b1);
+        m = Vector512.GreaterThan(v, best) | Vector512.IsNaN(v);
+        (best, at) = (Vector512.ConditionalSelect(m, v, best), Vector512.ConditionalSelect(m.AsInt32(), atRow1 + Vector512<int>.One, at));
+        if (count == 16 && y.Length >= 16 && idx.Length >= 16)
+        {
+            best.StoreUnsafe(ref MemoryMarshal.GetReference(y));
+            at.StoreUnsafe(ref MemoryMarshal.GetReference(idx));
+            return;
+        }
+        Span<float> yt = stackalloc float[16];
+        Span<int> it = stackalloc int[16];
+        best.CopyTo(yt);
+        at.CopyTo(it);
+        yt[..count].CopyTo(y);
+        it[..count].CopyTo(idx);
     }
 
     /// <summary>∂x[p, indices[p, o]] += G[p, o]: each output's gradient goes to its argmax (overwrites ∂x).</summary>
