@@ -31,7 +31,10 @@ internal static class ExportCommand
             var session = TrainingSession.Open(parse.GetValue(run)!);
             session.LoadWeights();
             var path = Path.GetFullPath(parse.GetValue(output) ?? session.Run.Combine("model.onnx"));
-            var proto = OnnxExporter.Export(session.Model, new Shape([.. session.Config.InputShape]), path);
+            // A sequence task records one step's features [F]; the file's time axis is symbolic ("sequence"), so the
+            // exporter's trace takes any length: two steps.
+            int[] sample = session.Data is SequenceTaskData ? [2, .. session.Config.InputShape] : [.. session.Config.InputShape];
+            var proto = OnnxExporter.Export(session.Model, new Shape(sample), path);
             var graph = proto.Graph;
             var inputDims = Dims(graph.Input[0]);
             var outputDims = Dims(graph.Output[0]);

@@ -76,7 +76,7 @@ public sealed class OnnxExportTests : IDisposable
     {
         var g = new Generator(5);
         var model = new Sequential(
-            new Conv2d(3, 8, (3, 2), new Conv2dOptions { Stride = (2, 1), Padding = (1, 0, 2, 1), Dilation = (1, 2) }, generator: g),
+            new Conv2d(3, 8, (3, 2), new Conv2dOptions { Stride = (2, 1), Padding = (1, 2, 0, 1), Dilation = (1, 2) }, generator: g),
             new BatchNorm2d(8),
             new LeakyReLU(0.2),
             new Conv2d(8, 8, 3, padding: 1, groups: 4, generator: g),
