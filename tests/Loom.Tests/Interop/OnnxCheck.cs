@@ -54,6 +54,7 @@ internal static class OnnxCheck
                 worst = Math.Max(worst, diff);
             }
         }
+        TestContext.Current.TestOutputHelper?.WriteLine($"{model.TypeName}: worst |ONNX Runtime − Loom| = {worst:g3} over inputs {string.Join(", ", inputs.Select(i => i.Shape))}");
         return worst;
     }
 

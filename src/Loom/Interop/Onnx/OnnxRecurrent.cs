@@ -17,7 +17,8 @@ namespace Loom.Interop.Onnx;
 /// <item>Weights: W is [directions, gates·H, input], R is [directions, gates·H, H], B is [directions, 2·gates·H] with
 /// the input bias (Wb) then the recurrent bias (Rb): PyTorch's per-direction <c>weight_ih_l{k}</c>,
 /// <c>weight_hh_l{k}</c> and <c>bias_ih_l{k}</c> ++ <c>bias_hh_l{k}</c>, forward direction first.</item>
-/// <item>Layout: ONNX Runtime runs only <c>layout = 0</c> (time first), so the batch-first input is transposed to
+/// <item>Layout: ONNX Runtime runs only <c>layout = 0</c> (time first; its CPU kernels reject 1 with "Batchwise
+/// recurrent operations (layout == 1) are not supported"), so the batch-first input is transposed to
 /// [T, B, F] once, and each layer's Y [T, directions, B, H] is transposed and reshaped to [T, B, directions·H], the
 /// input of the next layer (PyTorch concatenates the directions' outputs the same way).</item>
 /// </list>
