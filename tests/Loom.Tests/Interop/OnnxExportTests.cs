@@ -172,6 +172,27 @@ public sealed class OnnxExportTests : IDisposable
     }
 
     [Fact]
+    public void AFloat64ModelIsExportedInFloat32()
+    {
+        var g = new Generator(9);
+        var model = new Sequential(new Conv2d(2, 3, 3, padding: 1, generator: g), new BatchNorm2d(3), new ReLU(), new Flatten(), new Linear(48, 4, generator: g));
+        OnnxCheck.RandomizeBatchNorms(model, g);
+        model.To(DType.Float64);
+        var path = _dir.File("f64.onnx");
+        OnnxCheck.ExportAndCompare(model, new Shape(2, 4, 4), path, Input(g, 1, 2, 4, 4).Double(), Input(g, 3, 2, 4, 4).Double());
+        Assert.All(ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)).Graph.Initializer.Where(t => t.Name.EndsWith("weight", StringComparison.Ordinal)),
+            t => Assert.Equal((int)TensorProto.Types.DataType.Float, t.DataType));
+    }
+
+    [Fact]
+    public void ASampleShapeTheModelCannotTakeIsNamed()
+    {
+        var model = ModelBuilder.Build(Presets.Resolve("smallcnn", 10), new Shape(1, 28, 28), new Generator(10)).Model;
+        var e = Assert.Throws<LoomException>(() => OnnxExporter.ToModel(model, new Shape(3, 28, 28)));
+        Assert.StartsWith("onnx export: Sequential cannot take samples of shape [3, 28, 28] (input [1, 3, 28, 28] with the batch axis):", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void UnsupportedLayersAreNamedInTheError()
     {
         var gated = new SequenceClassifier(new GatedRnn(3, 4, batchFirst: true), 2);

@@ -56,7 +56,10 @@ public static class OnnxExporter
             var graph = new OnnxGraph();
             var recurrent = model.NamedModules().Any(m => m.Value is RecurrentLayer);
             graph.Fresh(InputName);
-            var sample = Tensor.Zeros(new Shape([1, .. sampleShape.Dims]));
+            // The trace runs in the model's own dtype; the file holds float32 either way.
+            var dtype = model.Parameters().FirstOrDefault()?.DType ?? DType.Float32;
+            var sample = Tensor.Zeros(new Shape([1, .. sampleShape.Dims]), dtype);
+            CheckInput(model, sample, sampleShape);
             var result = new OnnxModuleEmitter(graph).Emit(model, new OnnxValue(InputName, sample), "");
 
             // The last node's output becomes "output"; a model that is the identity needs a node to have one.
@@ -94,6 +97,21 @@ public static class OnnxExporter
         var proto = ToModel(model, sampleShape);
         AtomicFile.Write(path, proto.WriteTo);
         return proto;
+    }
+
+    // A shape the model cannot take fails here, in the user's terms, rather than inside the first layer that chokes.
+    // A stateful model is not run whole: its forward would change the state it carries.
+    private static void CheckInput(Module model, Tensor sample, Shape sampleShape)
+    {
+        if (model is IStatefulModel) return;
+        try
+        {
+            model.Forward(sample);
+        }
+        catch (LoomException e)
+        {
+            throw new LoomException($"onnx export: {model.TypeName} cannot take samples of shape {sampleShape} (input {sample.Shape} with the batch axis): {e.Message}", e);
+        }
     }
 
     // Axis 0 is the batch; axis 1 of a sequence model's [batch, T, F] input or per-step output is the time axis.
