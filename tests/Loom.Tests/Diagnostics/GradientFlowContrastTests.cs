@@ -9,10 +9,11 @@ namespace Loom.Tests.Diagnostics;
 /// The gradient-flow contrast on temporal-order <c>normal</c> (T = 40, H = 16, batch 64): first_to_last =
 /// ‖∂ℓ/∂h[1]‖ / ‖∂ℓ/∂h[T]‖ is tiny for every fresh model; after 300 Adam steps at lr 1e-2 the gated models (LSTM,
 /// GRU, the sheet's gated RNN) solve the task and carry the gradient across the gap. The training run is explicit
-/// (about two minutes in Debug on the loaded 2-core machine); CI checks the mechanism on untrained weights: open the
-/// gates that carry the state (LSTM forget gate, GRU update gate) and the gradient reaches step 1, while a tanh RNN's
-/// vanishes.
+/// (8 trainings: 9.7 minutes in Debug at load average 75 on the shared 2-core machine); CI checks the mechanism on
+/// untrained weights: open the gates that carry the state (LSTM forget gate, GRU update gate) and the gradient
+/// reaches step 1, while a tanh RNN's vanishes.
 /// </summary>
+[Collection(Loom.Tests.Training.ProcessWideRngCollection.Name)]
 public sealed class GradientFlowContrastTests(ITestOutputHelper output) : IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "loom-gfcontrast-" + Guid.NewGuid().ToString("N"));
@@ -64,8 +65,17 @@ public sealed class GradientFlowContrastTests(ITestOutputHelper output) : IDispo
     {
         var config = SequenceTaskData.Resolve(new TrainConfig
         {
-            Data = "temporal-order", Level = "normal", Model = model, Hidden = 16, BatchSize = 64, Optimizer = "adam", Lr = 1e-2,
-            Schedule = "none", Epochs = 10, Seed = seed, Threads = 1,
+            Data = "temporal-order",
+            Level = "normal",
+            Model = model,
+            Hidden = 16,
+            BatchSize = 64,
+            Optimizer = "adam",
+            Lr = 1e-2,
+            Schedule = "none",
+            Epochs = 10,
+            Seed = seed,
+            Threads = 1,
         });
         Rng.ManualSeed(config.Seed);
         Threads.Count = config.Threads;
