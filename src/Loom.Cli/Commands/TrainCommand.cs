@@ -17,7 +17,7 @@ internal static class TrainCommand
         var data = new Option<string>("--data", "-d") { Description = "Dataset: digits, fashion-mnist, or a folder with --data-dir; or a sequence task: temporal-order, echo, echo-bits.", DefaultValueFactory = _ => "digits" };
         var dataDir = new Option<string?>("--data-dir") { Description = "Folder with the four IDX files (train/t10k images/labels)." };
         var model = new Option<string>("--model", "-m") { Description = "A preset (smallcnn, resnet-small, mlp, lenet5) or a spec as in 'loom summary'; for sequence tasks rnn, rnn-relu, gated-rnn, attention-rnn, lstm or gru (default: temporal-order lstm, echo gru, echo-bits rnn-relu).", DefaultValueFactory = _ => "smallcnn" };
-        var epochs = new Option<int>("--epochs", "-e") { Description = "Passes over the training set (sequence tasks: temporal-order 50, echo 100, echo-bits 10).", DefaultValueFactory = _ => 2 };
+        var epochs = new Option<int>("--epochs", "-e") { Description = "Passes over the training set (sequence tasks: temporal-order 50, echo 100 (200 with --max-delay), echo-bits 10).", DefaultValueFactory = _ => 2 };
         var batch = new Option<int>("--batch-size", "-b") { Description = "Samples per step.", DefaultValueFactory = _ => 32 };
         var lr = new Option<double>("--lr") { Description = "Learning rate (the peak rate under onecycle; sequence tasks: 0.01).", DefaultValueFactory = _ => 3e-3 };
         var optimizer = new Option<string>("--optimizer") { Description = "sgd, adam, adamw or rmsprop.", DefaultValueFactory = _ => "adam" };
@@ -31,8 +31,8 @@ internal static class TrainCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed of everything random: same seed and threads, same run.", DefaultValueFactory = _ => 1UL };
         var threads = new Option<int>("--threads") { Description = "Threads for the kernels.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var stopOn = new Option<string>("--stop-on") { Description = "diverged (stop when the loss or a gradient is NaN/inf) or none.", DefaultValueFactory = _ => "diverged" };
-        var hidden = new Option<int?>("--hidden") { Description = "Sequence tasks: hidden size (default: temporal-order 16, echo 64, echo-bits 8)." };
-        var layers = new Option<int?>("--layers") { Description = "Sequence tasks: stacked layers of rnn, rnn-relu, lstm, gru (default 1)." };
+        var hidden = new Option<int?>("--hidden") { Description = "Sequence tasks: hidden size (default: temporal-order 16, echo 64 (128 with --max-delay), echo-bits 8)." };
+        var layers = new Option<int?>("--layers") { Description = "Sequence tasks: stacked layers of rnn, rnn-relu, lstm, gru (default 1; 2 for echo with --max-delay)." };
         var level = new Option<string?>("--level") { Description = "temporal-order: easy, normal (default), moderate, hard, nightmare." };
         var delay = new Option<int?>("--delay") { Description = "echo: fixed delay (default 4, < 15); echo-bits: delay (default 3)." };
         var maxDelay = new Option<int?>("--max-delay") { Description = "echo: variable delay 0…M per sequence, given as an input (M < 20)." };
@@ -88,7 +88,7 @@ internal static class TrainCommand
                     config = config with
                     {
                         Model = Given(model) ? config.Model : SequenceTaskData.DefaultModel(config.Data),
-                        Epochs = Given(epochs) ? config.Epochs : SequenceTaskData.DefaultEpochs(config.Data),
+                        Epochs = Given(epochs) ? config.Epochs : SequenceTaskData.DefaultEpochs(config.Data, config.MaxDelay),
                         Lr = Given(lr) ? config.Lr : 1e-2,
                         Schedule = Given(schedule) ? config.Schedule : "cosine",
                     };

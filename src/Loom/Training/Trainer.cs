@@ -88,11 +88,12 @@ public sealed class Trainer
         for (var epoch = startEpoch; epoch < _config.Epochs && !interrupted; epoch++)
         {
             _model.Train();
-            (_model as IStatefulModel)?.ResetState();
             var epochClock = Stopwatch.StartNew();
             double lossSum = 0;
             long correct = 0, counted = 0;
             var startBatch = epoch == startEpoch ? _position.Batch : 0;
+            // An epoch starts a fresh series; a run resumed mid-epoch continues with the state its checkpoint carried.
+            if (startBatch == 0) (_model as IStatefulModel)?.ResetState();
             var batchIndex = startBatch;
             var samples = 0L;
             foreach (var batch in _data.TrainEpoch(epoch, startBatch))
