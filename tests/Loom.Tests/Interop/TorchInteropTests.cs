@@ -222,7 +222,12 @@ public class TorchInteropTests
                 Safetensors.Save(Path.Combine(dir.FullName, name + ".safetensors"), model.StateDict(), new Dictionary<string, string> { ["format"] = "pt" });
                 jobs.Add(new()
                 {
-                    ["kind"] = kind, ["input"] = 3, ["hidden"] = 5, ["layers"] = layers, ["bidirectional"] = bidirectional, ["classes"] = 4,
+                    ["kind"] = kind,
+                    ["input"] = 3,
+                    ["hidden"] = 5,
+                    ["layers"] = layers,
+                    ["bidirectional"] = bidirectional,
+                    ["classes"] = 4,
                     ["model"] = Path.Combine(dir.FullName, name + ".safetensors"),
                     ["data"] = Path.Combine(dir.FullName, "data.safetensors"),
                     ["out"] = Path.Combine(dir.FullName, name + ".torch.safetensors"),
