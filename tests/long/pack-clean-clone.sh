@@ -9,7 +9,6 @@ repo="$(cd "$(dirname "$0")/../.." && pwd)"
 work="${1:-$(mktemp -d /tmp/loom-clean-clone.XXXXXX)}"
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 MSBUILDDISABLENODEREUSE=1
 feed="${NUGET_PACKAGES:-$HOME/.nuget/packages}"   # the machine's cache, read as an offline feed for the dependencies
-export NUGET_PACKAGES="$work/packages"             # the consumers' own cache: nothing stale from earlier installs
 
 echo "== clone $repo (HEAD $(git -C "$repo" rev-parse --short HEAD)) into $work/clone"
 git clone --quiet "$repo" "$work/clone"
@@ -28,6 +27,7 @@ cat > "$work/nuget.config" <<XML
 </configuration>
 XML
 
+export NUGET_PACKAGES="$work/packages"             # the consumers' own cache: nothing stale from earlier installs
 echo "== dotnet tool install Loom.Tool"
 cd "$work"
 dotnet tool install Loom.Tool --tool-path "$work/tools"
