@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using Loom.Diagnostics.TensorBoard;
 using Loom.Imaging;
 using Loom.Training;
 
@@ -7,7 +8,7 @@ namespace Loom.Cli.Commands;
 
 /// <summary>
 /// <c>loom plot RUN [RUN…] -o FILE.png|svg [--metric …]</c>: the training curves of one or more runs on shared axes
-/// (ScottPlot). Also writes <c>curves.png</c> at the end of <c>loom train</c> (<see cref="WriteRunCurves"/>).
+/// (ScottPlot). Also writes <c>curves.png</c> at the end of <c>loom train</c> (<see cref="WriteRunCurves"/>), and the same picture into the run's TensorBoard log.
 /// </summary>
 internal static class PlotCommand
 {
@@ -77,12 +78,15 @@ internal static class PlotCommand
         try
         {
             if (!File.Exists(run.History) || new FileInfo(run.History).Length <= History.Header.Length + 1) return;
-            CurvesPlot.Write(History.Read(run.History), run.Curves, new CurvesPlotOptions { Title = Path.GetFileName(run.Path) });
+            var rows = History.Read(run.History);
+            CurvesPlot.Write(rows, run.Curves, new CurvesPlotOptions { Title = Path.GetFileName(run.Path) });
             if (!PictureFonts.Available) stderr.WriteLine($"loom: warning: curves.png: {PictureFonts.MissingFontsMessage}");
+            // The same picture in the run's TensorBoard log, at the last step (TensorBoard's Images tab).
+            TensorBoardLog.AppendImage(run.Path, "curves", File.ReadAllBytes(run.Curves), rows.Max(r => r.Step));
         }
         catch (Exception e) when (e is LoomException or IOException or UnauthorizedAccessException)
         {
-            stderr.WriteLine($"loom: warning: curves.png not written: {e.Message}");
+            stderr.WriteLine($"loom: warning: curves.png (or its TensorBoard image) not written: {e.Message}");
         }
     }
 

@@ -77,6 +77,8 @@ public sealed class Trainer
     {
         Directory.CreateDirectory(_run.Path);
         using var history = History.Open(_run.History, keepUpToStep: _position.Step);
+        // The same rows as history.csv, for TensorBoard (events.out.tfevents.*); flushed with every epoch.
+        using var events = Diagnostics.TensorBoard.TensorBoardLog.Open(_run.Path);
         var clock = Stopwatch.StartNew();
         var baseElapsed = _position.ElapsedSeconds;
         var step = _position.Step;
@@ -118,7 +120,9 @@ public sealed class Trainer
                 correct += c;
                 counted += n;
                 var accuracy = n == 0 ? double.NaN : (double)c / n;
-                history.Add(new HistoryRow(step, epoch + 1, "train", lossValue, accuracy, lr, gradNorm));
+                var row = new HistoryRow(step, epoch + 1, "train", lossValue, accuracy, lr, gradNorm);
+                history.Add(row);
+                events.Add(row);
                 var elapsed = baseElapsed + clock.Elapsed.TotalSeconds;
                 Observer.OnStep(new StepReport(epoch, batchIndex, _data.BatchesPerEpoch, step, lossValue, accuracy, lr, gradNorm,
                     samples / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds), elapsed));
@@ -139,7 +143,10 @@ public sealed class Trainer
 
             var (valLoss, valAccuracy) = Metrics.Evaluate(_model, _data);
             var lrNow = _optimizer.ParamGroups[0].Lr;
-            history.Add(new HistoryRow(step, epoch + 1, "val", valLoss, valAccuracy, lrNow, double.NaN));
+            var valRow = new HistoryRow(step, epoch + 1, "val", valLoss, valAccuracy, lrNow, double.NaN);
+            history.Add(valRow);
+            events.Add(valRow);
+            events.Flush();
             if (!_schedulePerBatch)
             {
                 if (_scheduler is ReduceLROnPlateau plateau) plateau.Step(valLoss);
