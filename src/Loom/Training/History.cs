@@ -6,10 +6,19 @@ namespace Loom.Training;
 /// <summary>One row of <c>history.csv</c>: train rows per step, <c>val</c> rows per epoch. Missing values are NaN.</summary>
 public sealed record HistoryRow(long Step, int Epoch, string Split, double Loss, double Accuracy, double Lr, double GradNorm);
 
+/// <summary>Receives every row added to a <see cref="History"/>, and its flushes (the run's TensorBoard log is one).</summary>
+public interface IHistorySink : IDisposable
+{
+    void Add(HistoryRow row);
+
+    void Flush();
+}
+
 /// <summary>
 /// The metrics history of a run, <c>history.csv</c> with columns <c>step,epoch,split,loss,accuracy,lr,grad_norm</c>.
 /// Rows are appended as training goes and flushed at every checkpoint; a resumed run first cuts rows past the
-/// checkpoint's step, so the file always matches the model.
+/// checkpoint's step, so the file always matches the model. An optional <see cref="IHistorySink"/> gets every new
+/// row and flush too, and is disposed with the history.
 /// </summary>
 public sealed class History : IDisposable
 {
@@ -17,23 +26,35 @@ public sealed class History : IDisposable
 
     private readonly List<HistoryRow> _rows = [];
     private StreamWriter? _writer;
+    private IHistorySink? _sink;
 
     /// <summary>All rows so far.</summary>
     public IReadOnlyList<HistoryRow> Rows => _rows;
 
-    /// <summary>Opens (or creates) the file for appending; existing rows with step &gt; <paramref name="keepUpToStep"/> are dropped.</summary>
-    public static History Open(string path, long keepUpToStep = long.MaxValue)
+    /// <summary>
+    /// Opens (or creates) the file for appending; existing rows with step &gt; <paramref name="keepUpToStep"/> are dropped.
+    /// New rows (not the kept ones) also go to <paramref name="sink"/>, which the history then owns.
+    /// </summary>
+    public static History Open(string path, long keepUpToStep = long.MaxValue, IHistorySink? sink = null)
     {
-        var history = new History();
-        if (File.Exists(path))
+        var history = new History { _sink = sink };
+        try
         {
-            foreach (var row in Read(path))
-                if (row.Step <= keepUpToStep) history._rows.Add(row);
+            if (File.Exists(path))
+            {
+                foreach (var row in Read(path))
+                    if (row.Step <= keepUpToStep) history._rows.Add(row);
+            }
+            // Rewrite atomically with the kept rows, then append from there.
+            AtomicFile.WriteAllText(path, Format(history._rows));
+            history._writer = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
+            return history;
         }
-        // Rewrite atomically with the kept rows, then append from there.
-        AtomicFile.WriteAllText(path, Format(history._rows));
-        history._writer = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
-        return history;
+        catch
+        {
+            history.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Adds a row (and writes it to the file when open).</summary>
@@ -41,11 +62,13 @@ public sealed class History : IDisposable
     {
         _rows.Add(row);
         _writer?.WriteLine(FormatRow(row));
+        _sink?.Add(row);
     }
 
     /// <summary>Pushes buffered rows to disk.</summary>
     public void Flush()
     {
+        _sink?.Flush();
         if (_writer is null) return;
         _writer.Flush();
         _writer.BaseStream.Flush();
@@ -53,8 +76,16 @@ public sealed class History : IDisposable
 
     public void Dispose()
     {
-        _writer?.Dispose();
-        _writer = null;
+        try
+        {
+            _sink?.Dispose();
+        }
+        finally
+        {
+            _sink = null;
+            _writer?.Dispose();
+            _writer = null;
+        }
     }
 
     /// <summary>The whole history as CSV text.</summary>

@@ -76,9 +76,8 @@ public sealed class Trainer
     public TrainingResult Run(CancellationToken cancel = default)
     {
         Directory.CreateDirectory(_run.Path);
-        using var history = History.Open(_run.History, keepUpToStep: _position.Step);
-        // The same rows as history.csv, for TensorBoard (events.out.tfevents.*); flushed with every epoch.
-        using var events = Diagnostics.TensorBoard.TensorBoardLog.Open(_run.Path);
+        // Every history row also goes to TensorBoard's events.out.tfevents.* (flushed with history.csv, every epoch).
+        using var history = History.Open(_run.History, keepUpToStep: _position.Step, sink: Diagnostics.TensorBoard.TensorBoardLog.Open(_run.Path));
         var clock = Stopwatch.StartNew();
         var baseElapsed = _position.ElapsedSeconds;
         var step = _position.Step;
@@ -120,9 +119,7 @@ public sealed class Trainer
                 correct += c;
                 counted += n;
                 var accuracy = n == 0 ? double.NaN : (double)c / n;
-                var row = new HistoryRow(step, epoch + 1, "train", lossValue, accuracy, lr, gradNorm);
-                history.Add(row);
-                events.Add(row);
+                history.Add(new HistoryRow(step, epoch + 1, "train", lossValue, accuracy, lr, gradNorm));
                 var elapsed = baseElapsed + clock.Elapsed.TotalSeconds;
                 Observer.OnStep(new StepReport(epoch, batchIndex, _data.BatchesPerEpoch, step, lossValue, accuracy, lr, gradNorm,
                     samples / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds), elapsed));
@@ -143,10 +140,7 @@ public sealed class Trainer
 
             var (valLoss, valAccuracy) = Metrics.Evaluate(_model, _data);
             var lrNow = _optimizer.ParamGroups[0].Lr;
-            var valRow = new HistoryRow(step, epoch + 1, "val", valLoss, valAccuracy, lrNow, double.NaN);
-            history.Add(valRow);
-            events.Add(valRow);
-            events.Flush();
+            history.Add(new HistoryRow(step, epoch + 1, "val", valLoss, valAccuracy, lrNow, double.NaN));
             if (!_schedulePerBatch)
             {
                 if (_scheduler is ReduceLROnPlateau plateau) plateau.Step(valLoss);

@@ -6,13 +6,14 @@ namespace Loom.Diagnostics.TensorBoard;
 /// The trainer's TensorBoard sink: every <c>history.csv</c> row also goes to the run's event file as one event of
 /// scalars tagged <c>&lt;split&gt;/&lt;column&gt;</c> (<c>train/loss</c>, <c>train/accuracy</c>, <c>train/lr</c>,
 /// <c>train/grad_norm</c> per step; <c>val/loss</c>, <c>val/accuracy</c>, <c>val/lr</c> per epoch), so
-/// <c>tensorboard --logdir runs</c> shows Loom runs side by side. Empty (NaN) cells are left out.
+/// <c>tensorboard --logdir runs</c> shows Loom runs side by side. Empty (NaN) cells are left out. The trainer
+/// hands it to <see cref="History.Open"/>, so it sees exactly the rows <c>history.csv</c> gets, flushed with it.
 /// </summary>
 /// <remarks>
 /// Every run (and every resumption) writes a new file; TensorBoard reads all of a directory's files in name order.
 /// The files hold wall-clock times, so unlike <c>history.csv</c> they differ between two otherwise identical runs.
 /// </remarks>
-public sealed class TensorBoardLog : IDisposable
+public sealed class TensorBoardLog : IHistorySink
 {
     private readonly EventFileWriter _writer;
 
@@ -38,7 +39,7 @@ public sealed class TensorBoardLog : IDisposable
         ]);
     }
 
-    /// <summary>Writes what is queued to disk (the trainer calls it once per epoch).</summary>
+    /// <summary>Writes what is queued to disk (with every flush of the history: each epoch's checkpoint, and the end).</summary>
     public void Flush() => _writer.Flush();
 
     public void Dispose() => _writer.Dispose();
