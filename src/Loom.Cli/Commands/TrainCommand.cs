@@ -14,7 +14,7 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        var data = new Option<string>("--data", "-d") { Description = "Dataset: digits, fashion-mnist, or a folder with --data-dir; or a sequence task: temporal-order, echo, echo-bits.", DefaultValueFactory = _ => "digits" };
+        var data = new Option<string>("--data", "-d") { Description = "Dataset: digits, fashion-mnist, image-folder (your photos, with --data-dir), or any folder of IDX files with --data-dir; or a sequence task: temporal-order, echo, echo-bits.", DefaultValueFactory = _ => "digits" };
         var dataDir = new Option<string?>("--data-dir") { Description = "Folder with the four IDX files (train/t10k images/labels); for --data image-folder, the folder of class folders (cat/…, dog/…, or train/ and test/ each holding them)." };
         var imageSize = new Option<string?>("--image-size", "--size") { Description = "image-folder: size every image is resized to, HxW or one number (default 32x32).", HelpName = "HxW" };
         var grayscale = new Option<bool>("--grayscale") { Description = "image-folder: one luma channel instead of R, G, B." };
