@@ -17,8 +17,7 @@ public interface IHistorySink : IDisposable
 /// <summary>
 /// The metrics history of a run, <c>history.csv</c> with columns <c>step,epoch,split,loss,accuracy,lr,grad_norm</c>.
 /// Rows are appended as training goes and flushed at every checkpoint; a resumed run first cuts rows past the
-/// checkpoint's step, so the file always matches the model. An optional <see cref="IHistorySink"/> gets every new
-/// row and flush too, and is disposed with the history.
+/// checkpoint's step, so the file always matches the model.
 /// </summary>
 public sealed class History : IDisposable
 {
@@ -31,30 +30,19 @@ public sealed class History : IDisposable
     /// <summary>All rows so far.</summary>
     public IReadOnlyList<HistoryRow> Rows => _rows;
 
-    /// <summary>
-    /// Opens (or creates) the file for appending; existing rows with step &gt; <paramref name="keepUpToStep"/> are dropped.
-    /// New rows (not the kept ones) also go to <paramref name="sink"/>, which the history then owns.
-    /// </summary>
-    public static History Open(string path, long keepUpToStep = long.MaxValue, IHistorySink? sink = null)
+    /// <summary>Opens (or creates) the file for appending; existing rows with step &gt; <paramref name="keepUpToStep"/> are dropped.</summary>
+    public static History Open(string path, long keepUpToStep = long.MaxValue)
     {
-        var history = new History { _sink = sink };
-        try
+        var history = new History();
+        if (File.Exists(path))
         {
-            if (File.Exists(path))
-            {
-                foreach (var row in Read(path))
-                    if (row.Step <= keepUpToStep) history._rows.Add(row);
-            }
-            // Rewrite atomically with the kept rows, then append from there.
-            AtomicFile.WriteAllText(path, Format(history._rows));
-            history._writer = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
-            return history;
+            foreach (var row in Read(path))
+                if (row.Step <= keepUpToStep) history._rows.Add(row);
         }
-        catch
-        {
-            history.Dispose();
-            throw;
-        }
+        // Rewrite atomically with the kept rows, then append from there.
+        AtomicFile.WriteAllText(path, Format(history._rows));
+        history._writer = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
+        return history;
     }
 
     /// <summary>Adds a row (and writes it to the file when open).</summary>
@@ -63,6 +51,17 @@ public sealed class History : IDisposable
         _rows.Add(row);
         _writer?.WriteLine(FormatRow(row));
         _sink?.Add(row);
+    }
+
+    /// <summary>
+    /// Sends every row added from now on, and every flush, to <paramref name="sink"/> as well; the history owns it
+    /// from then on and disposes it with itself.
+    /// </summary>
+    public void AddSink(IHistorySink sink)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        if (_sink is not null) throw new InvalidOperationException("history: a sink is already attached");
+        _sink = sink;
     }
 
     /// <summary>Pushes buffered rows to disk.</summary>

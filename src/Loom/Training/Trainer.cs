@@ -76,8 +76,9 @@ public sealed class Trainer
     public TrainingResult Run(CancellationToken cancel = default)
     {
         Directory.CreateDirectory(_run.Path);
+        using var history = History.Open(_run.History, keepUpToStep: _position.Step);
         // Every history row also goes to TensorBoard's events.out.tfevents.* (flushed with history.csv, every epoch).
-        using var history = History.Open(_run.History, keepUpToStep: _position.Step, sink: Diagnostics.TensorBoard.TensorBoardLog.Open(_run.Path));
+        history.AddSink(Diagnostics.TensorBoard.TensorBoardLog.Open(_run.Path));
         var clock = Stopwatch.StartNew();
         var baseElapsed = _position.ElapsedSeconds;
         var step = _position.Step;

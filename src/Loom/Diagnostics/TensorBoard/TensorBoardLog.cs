@@ -7,7 +7,7 @@ namespace Loom.Diagnostics.TensorBoard;
 /// scalars tagged <c>&lt;split&gt;/&lt;column&gt;</c> (<c>train/loss</c>, <c>train/accuracy</c>, <c>train/lr</c>,
 /// <c>train/grad_norm</c> per step; <c>val/loss</c>, <c>val/accuracy</c>, <c>val/lr</c> per epoch), so
 /// <c>tensorboard --logdir runs</c> shows Loom runs side by side. Empty (NaN) cells are left out. The trainer
-/// hands it to <see cref="History.Open"/>, so it sees exactly the rows <c>history.csv</c> gets, flushed with it.
+/// hands it to <see cref="History.AddSink"/>, so it sees exactly the rows <c>history.csv</c> gets, flushed with it.
 /// </summary>
 /// <remarks>
 /// Every run (and every resumption) writes a new file; TensorBoard reads all of a directory's files in name order.
