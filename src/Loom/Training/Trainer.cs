@@ -77,6 +77,8 @@ public sealed class Trainer
     {
         Directory.CreateDirectory(_run.Path);
         using var history = History.Open(_run.History, keepUpToStep: _position.Step);
+        // Every history row also goes to TensorBoard's events.out.tfevents.* (flushed with history.csv, every epoch).
+        history.AddSink(Diagnostics.TensorBoard.TensorBoardLog.Open(_run.Path));
         var clock = Stopwatch.StartNew();
         var baseElapsed = _position.ElapsedSeconds;
         var step = _position.Step;
