@@ -40,7 +40,7 @@ public static class DoctorThresholds
     public const double SpikeSigmas = 6.0;
 
     /// <summary>…and by more than this fraction of the scale, so batch noise on a small loss never counts.</summary>
-    public const double SpikeMinHeight = 0.4;
+    public const double SpikeMinHeight = 0.3;
 
     /// <summary>Spike steps closer than this are one spike.</summary>
     public const int SpikeMergeGap = 3;
@@ -48,8 +48,12 @@ public static class DoctorThresholds
     /// <summary>A spike has recovered when, later, the loss and its trend come back within this fraction of the scale of the trend before it (or halfway down from the peak).</summary>
     public const double SpikeRecovery = 0.25;
 
-    /// <summary>Fewest recovered spikes for a finding (one outlier batch is not a pattern).</summary>
+    /// <summary>Fewest recovered spikes for a finding (one outlier batch is not a pattern), unless a spike rises above the
+    /// initial loss: a trained model scoring worse than its uniform start is never batch noise.</summary>
     public const int MinSpikes = 2;
+
+    /// <summary>The gradient that causes a spike was taken up to this many steps before its peak (the update lands, the next batches pay).</summary>
+    public const int SpikeGradLookBack = 3;
 
     /// <summary>A spike is tied to exploding gradients when the grad norm at it is at least this multiple of the rolling median grad norm.</summary>
     public const double SpikeGradRatio = 3.0;
@@ -90,8 +94,8 @@ public static class DoctorThresholds
     /// <summary>…or below this multiple of ln C (a fresh model cannot beat chance: labels or loss are wrong).</summary>
     public const double InitialLow = 0.5;
 
-    /// <summary>The first loss is the median of this many first steps.</summary>
-    public const int InitialSteps = 3;
+    /// <summary>The first loss is the median of this many first steps (1: the loss of the fresh model, before any update; more steps would let a fast explosion in).</summary>
+    public const int InitialSteps = 1;
 
     // ---- overfitting ----
 
@@ -99,7 +103,7 @@ public static class DoctorThresholds
     public const int OverfitMinEpochs = 3;
 
     /// <summary>The last validation loss is above the best one by this fraction of the best…</summary>
-    public const double OverfitRise = 0.1;
+    public const double OverfitRise = 0.05;
 
     /// <summary>…at least this many evaluations after the best one, while the training loss at the end is below the one at the best epoch.</summary>
     public const int OverfitEpochsAfterBest = 2;
@@ -114,12 +118,16 @@ public static class DoctorThresholds
 
     // ---- slow-convergence ----
 
-    /// <summary>slow-convergence: the curve, cut into this many segments, has strictly decreasing segment medians…</summary>
+    /// <summary>slow-convergence: the validation losses (at least <see cref="SlowMinEvaluations"/>) decrease at every
+    /// evaluation — or, without them, the medians of this many segments of the training curve do…</summary>
     public const int SlowSegments = 5;
 
-    /// <summary>…but the whole run lowered the loss by less than this fraction of the scale…</summary>
-    public const double SlowMaxDrop = 0.2;
+    /// <summary>Fewest validation evaluations to judge the trend on them (per-batch losses are noisier than a slow trend).</summary>
+    public const int SlowMinEvaluations = 3;
+
+    /// <summary>…but the whole run lowered the loss by less than this fraction of its first value…</summary>
+    public const double SlowMaxDrop = 0.1;
 
     /// <summary>…and by at least this fraction (below it the loss is flat, not slow).</summary>
-    public const double SlowMinDrop = 0.005;
+    public const double SlowMinDrop = 0.001;
 }

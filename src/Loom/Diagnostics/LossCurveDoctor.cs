@@ -41,12 +41,12 @@ public static class LossCurveDoctor
             if (plateau is not null) findings.Add(plateau);
             if (ChanceCheck.InitialLoss(curve) is { } initial) findings.Add(initial);
             if (OverfitCheck.Run(curve) is { } overfit) findings.Add(overfit);
-            // A diverged curve or one stuck at chance explains its own shape: bounces and trends on top of it would only repeat it.
-            if (diverged is null && plateau is null)
-            {
-                if (TrendCheck.Oscillating(curve) is { } oscillating) findings.Add(oscillating);
-                if (TrendCheck.Slow(curve) is { } slow) findings.Add(slow);
-            }
+            // A diverged curve or one stuck at chance explains its own shape: bounces on top of it would only repeat it.
+            if (diverged is null && plateau is null && TrendCheck.Oscillating(curve) is { } oscillating) findings.Add(oscillating);
+            // A loss at chance that creeps down steadily is both at chance and slow: the slow trend names the cause (the rate).
+            // Spikes and exploding gradients say the rate is too high: a slow creep then is a broken model settling, not a slow one.
+            var tooHigh = findings.Any(f => f.Code is DoctorCodes.LossSpikes or DoctorCodes.ExplodingGradients);
+            if (diverged is null && !tooHigh && TrendCheck.Slow(curve) is { } slow) findings.Add(slow);
         }
         if (findings.Count == 0) findings.Add(Healthy(curve));
         findings.Sort((a, b) => Order(a.Code).CompareTo(Order(b.Code)));

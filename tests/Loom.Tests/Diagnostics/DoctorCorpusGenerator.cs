@@ -42,7 +42,7 @@ public class DoctorCorpusGenerator
             var s = seed;
             Add($"healthy-adam-{s}", "none", 10, "healthy", "", dir => Image(digits, dir, s, 2000, Mlp, adam));
             Add($"lr-x0.001-{s}", "lr x0.001", 10, "slow-convergence", "plateau-at-chance", dir => Image(digits, dir, s, 2000, Mlp, adam with { Lr = adam.Lr * 1e-3 }));
-            Add($"lr-x100-{s}", "lr x100", 10, "diverged", "exploding-gradients;loss-spikes", dir => Image(digits, dir, s, 2000, Mlp, sgd with { Lr = sgd.Lr * 100 }));
+            Add($"lr-x100-{s}", "lr x100", 10, "exploding-gradients;loss-spikes", "diverged;plateau-at-chance;oscillating;initial-loss-off", dir => Image(digits, dir, s, 2000, Mlp, sgd with { Lr = sgd.Lr * 100 }));
             Add($"shuffled-labels-{s}", "shuffled labels", 10, "plateau-at-chance", "", dir => Image(digits, dir, s, 2000, Mlp, adam, shuffleLabels: true));
             Add($"logits-x50-{s}", "logits x50 at init", 10, "initial-loss-off", "loss-spikes;exploding-gradients", dir => Image(digits, dir, s, 2000, Mlp, adam, logitScale: 50));
             Add($"tiny-train-{s}", "64 training images, no regularisation", 10, "overfitting", "", dir => Image(digits, dir, s, 64, WideMlp, adam with { Epochs = 40, BatchSize = 16 }));

@@ -79,7 +79,7 @@ public class LossCurveDoctorTests
     {
         var rows = new List<HistoryRow>();
         for (var t = 1; t <= 300; t++) rows.Add(new HistoryRow(t, 1 + (t - 1) / 60, "train", t < 100 ? 2.3 - t * 0.015 : 0.8 + (t - 100) * 0.1, double.NaN, 1e-3, double.NaN));
-        var f = LossCurveDoctor.Diagnose(rows, 10).Findings.First();
+        var f = LossCurveDoctor.Diagnose(rows, 10).Findings[0];
         Assert.Equal(DoctorCodes.Diverged, f.Code);
         Assert.True(f.Evidence["growth_over_best"] > 3);
     }

@@ -10,24 +10,27 @@ internal static class DivergenceCheck
 {
     public static Finding? Run(Curve c)
     {
-        var firstBad = Array.FindIndex(c.Loss, v => !double.IsFinite(v));
+        // An infinite grad norm is a divergence too (an empty grad_norm reads as NaN: not measured, not diverged).
+        var firstBad = Enumerable.Range(0, c.Count).FirstOrDefault(i => !double.IsFinite(c.Loss[i]) || double.IsInfinity(c.GradNorm[i]), -1);
         var badVal = c.Val.FirstOrDefault(r => !double.IsFinite(r.Loss));
         if (firstBad >= 0 || badVal is not null)
         {
             var lastGood = firstBad > 0 ? c.Loss[firstBad - 1] : double.NaN;
             var step = firstBad >= 0 ? c.Steps[firstBad] : badVal!.Step;
             var epoch = firstBad >= 0 ? c.EpochOf[firstBad] : badVal!.Epoch;
-            var nonFinite = c.Loss.Count(v => !double.IsFinite(v));
+            var nonFinite = c.Loss.Count(v => !double.IsFinite(v)) + c.GradNorm.Count(double.IsInfinity);
             var evidence = new Dictionary<string, double>
             {
                 ["first_non_finite_step"] = step,
-                ["non_finite_steps"] = nonFinite,
+                ["non_finite_values"] = nonFinite,
                 ["last_finite_loss"] = lastGood,
                 ["initial_loss"] = c.InitialLoss,
             };
             var gradBefore = firstBad > 0 ? c.GradNorm[firstBad - 1] : double.NaN;
             if (double.IsFinite(gradBefore)) evidence["grad_norm_before"] = gradBefore;
-            var where = firstBad >= 0 ? "training loss" : "validation loss";
+            var what = firstBad < 0 ? $"the validation loss became {Num.F(badVal!.Loss)}"
+                : double.IsFinite(c.Loss[firstBad]) ? $"the grad norm became {Num.F(c.GradNorm[firstBad])}"
+                : $"the training loss became {Num.F(c.Loss[firstBad])}";
             return new Finding(DoctorCodes.Diverged, Severity.Error, [step], [epoch], evidence,
                 [
                     "the learning rate is too high: an update overshoots, the logits blow up and the loss overflows",
@@ -35,7 +38,7 @@ internal static class DivergenceCheck
                     "NaN or infinite values in the input data or labels out of range",
                 ],
                 ["check the data for NaN/inf (a single bad sample poisons the weights)", "lower the learning rate (÷10)", "clip the gradient norm (--clip 1)"],
-                $"the {where} became {(firstBad >= 0 ? Num.F(c.Loss[firstBad]) : Num.F(badVal!.Loss))} at step {step} (epoch {epoch}); last finite loss {Num.F(lastGood)}");
+                $"{what} at step {step} (epoch {epoch}); last finite loss {Num.F(lastGood)}");
         }
         if (c.Count < MinSteps) return null;
         var best = c.Trend.Where(double.IsFinite).DefaultIfEmpty(double.NaN).Min();

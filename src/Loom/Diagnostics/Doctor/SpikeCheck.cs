@@ -4,7 +4,8 @@ namespace Loom.Diagnostics.Doctor;
 
 /// <summary>
 /// <c>loss-spikes</c>: steps whose loss is above the rolling median by more than <see cref="SpikeSigmas"/> robust
-/// sigmas and <see cref="SpikeMinHeight"/> × scale, that come back down within W steps. With grad norms logged, each
+/// sigmas and <see cref="SpikeMinHeight"/> × scale, that come back down later (at least <see cref="MinSpikes"/> of
+/// them, or one above the initial loss). With grad norms logged, each
 /// spike's grad norm is compared with the rolling median grad norm; when they jump too the spikes are tied to
 /// <c>exploding-gradients</c> (returned as a second finding).
 /// </summary>
@@ -25,7 +26,7 @@ internal static class SpikeCheck
             else events.Add((i, i, i));
         }
         var recovered = events.Where(e => Recovered(c, e.Start, e.End)).ToList();
-        if (recovered.Count < MinSpikes) yield break;
+        if (recovered.Count < MinSpikes && !recovered.Any(e => c.Loss[e.Peak] > c.InitialLoss)) yield break;
 
         var peaks = recovered.Select(e => e.Peak).ToList();
         var heights = peaks.Select(p => c.Loss[p] - c.Trend[p]).ToList();
@@ -48,9 +49,9 @@ internal static class SpikeCheck
             gradTrend = RobustStats.RollingMedian(c.GradNorm, c.Window);
             foreach (var e in recovered)
             {
-                // The gradient that caused a spike was taken at the step before it, the one of the spike at the spike.
+                // The gradient that caused a spike was taken a few steps before its peak; the one of the spike at the spike.
                 var g = double.NaN;
-                for (var i = Math.Max(0, e.Start - 1); i <= e.End; i++)
+                for (var i = Math.Max(0, e.Start - SpikeGradLookBack); i <= e.End; i++)
                     if (double.IsFinite(c.GradNorm[i]) && !(c.GradNorm[i] <= g)) g = c.GradNorm[i];
                 if (double.IsFinite(g) && gradTrend[e.Peak] > 0) gradRatios.Add(g / gradTrend[e.Peak]);
             }
@@ -64,7 +65,7 @@ internal static class SpikeCheck
         }
         var steps = c.StepsOf(peaks);
         var why = aboveInitial > 0
-            ? $"; {aboveInitial} rise above the initial loss {Num.F(c.InitialLoss)}: cross-entropy is unbounded, a confidently wrong model scores worse than the uniform guess it started from"
+            ? $"; {aboveInitial} {(aboveInitial == 1 ? "rises" : "rise")} above the initial loss {Num.F(c.InitialLoss)}: cross-entropy is unbounded, a confidently wrong model scores worse than the uniform guess it started from"
             : "";
         var causes = new List<string>
         {
@@ -74,21 +75,22 @@ internal static class SpikeCheck
         };
         var fixes = new List<string> { "clip the gradient norm (--clip 1)", "lower the learning rate (÷3 to ÷10)", "a decaying schedule (--schedule cosine)" };
         yield return new Finding(DoctorCodes.LossSpikes, Severity.Warning, steps, c.EpochsOf(peaks), evidence, causes, fixes,
-            $"{recovered.Count} loss spikes that recover, largest {Num.F(evidence["largest_spike_loss"])} over a trend of {Num.F(evidence["median_trend_at_spikes"])}" + why +
+            $"{recovered.Count} loss spike{(recovered.Count == 1 ? "" : "s")} that recover{(recovered.Count == 1 ? "s" : "")}, largest {Num.F(evidence["largest_spike_loss"])} over a trend of {Num.F(evidence["median_trend_at_spikes"])}" + why +
             (tied ? $"; grad norm {Num.F(evidence["grad_norm_ratio_at_spikes"])}× its median at the spikes" : ""));
         if (tied)
         {
+            var maxGrad = c.GradNorm.Where(double.IsFinite).Max();
             yield return new Finding(DoctorCodes.ExplodingGradients, Severity.Warning, steps, c.EpochsOf(peaks),
                 new Dictionary<string, double>
                 {
                     ["grad_norm_ratio_at_spikes"] = evidence["grad_norm_ratio_at_spikes"],
-                    ["max_grad_norm"] = c.GradNorm.Where(double.IsFinite).Max(),
+                    ["max_grad_norm"] = maxGrad,
                     ["median_grad_norm"] = evidence["median_grad_norm"],
                     ["spikes"] = recovered.Count,
                 },
                 ["recurrent weights with a spectral radius above 1: the gradient through time grows geometrically", "no gradient clipping"],
                 ["clip the gradient norm (--clip 1)", "lower the learning rate", "an LSTM/GRU instead of a plain RNN"],
-                $"the grad norm jumps {Num.F(evidence["grad_norm_ratio_at_spikes"])}× its running median at the {recovered.Count} loss spikes (max {Num.G(evidence["max_grad_norm"])})");
+                $"the grad norm jumps {Num.F(evidence["grad_norm_ratio_at_spikes"])}× its running median at the {recovered.Count} loss spike{(recovered.Count == 1 ? "" : "s")} (max {Num.G(maxGrad)})");
         }
     }
 

@@ -5,8 +5,8 @@ namespace Loom.Diagnostics.Doctor;
 /// <summary>
 /// The shape of the whole curve. <c>oscillating</c>: in the second half the loss spreads widely
 /// (<see cref="OscillationSpread"/> × scale) but its last quarter is no lower than its first. <c>slow-convergence</c>:
-/// the medians of <see cref="SlowSegments"/> segments decrease strictly, yet the whole run gained less than
-/// <see cref="SlowMaxDrop"/> × scale.
+/// the validation losses (or the medians of <see cref="SlowSegments"/> training segments) decrease strictly, yet the
+/// whole run lowered the loss by less than <see cref="SlowMaxDrop"/> of its first value.
 /// </summary>
 internal static class TrendCheck
 {
@@ -38,31 +38,46 @@ internal static class TrendCheck
 
     public static Finding? Slow(Curve c)
     {
-        if (c.Count < SlowSegments * MinSteps / 2) return null;
-        var medians = new double[SlowSegments];
-        for (var s = 0; s < SlowSegments; s++)
+        // The validation losses are averages over a whole test set: a slow trend shows there before the batch noise lets it.
+        var val = c.Val.Where(r => double.IsFinite(r.Loss)).ToList();
+        double[] levels;
+        string basis;
+        IReadOnlyList<long> steps;
+        if (val.Count >= SlowMinEvaluations)
         {
-            var lo = s * c.Count / SlowSegments;
-            var hi = (s + 1) * c.Count / SlowSegments;
-            medians[s] = RobustStats.Median(c.Loss.AsSpan(lo, hi - lo));
+            levels = [.. val.Select(r => r.Loss)];
+            basis = $"{val.Count} evaluations";
+            steps = [val[0].Step, val[^1].Step];
         }
-        for (var s = 1; s < SlowSegments; s++)
-            if (!(medians[s] < medians[s - 1])) return null;
-        var drop = (medians[0] - medians[^1]) / c.Scale;
+        else
+        {
+            if (c.Count < SlowSegments * MinSteps / 2) return null;
+            levels = new double[SlowSegments];
+            for (var s = 0; s < SlowSegments; s++)
+            {
+                var lo = s * c.Count / SlowSegments;
+                var hi = (s + 1) * c.Count / SlowSegments;
+                levels[s] = RobustStats.Median(c.Loss.AsSpan(lo, hi - lo));
+            }
+            basis = $"{SlowSegments} segments of the training curve";
+            steps = [c.Steps[0], c.Steps[^1]];
+        }
+        for (var s = 1; s < levels.Length; s++)
+            if (!(levels[s] < levels[s - 1])) return null;
+        var drop = (levels[0] - levels[^1]) / levels[0];
         if (drop is >= SlowMaxDrop or < SlowMinDrop) return null;
-        var perSegment = (medians[0] - medians[^1]) / (SlowSegments - 1);
-        var stepsPerSegment = (double)(c.Steps[^1] - c.Steps[0]) / (SlowSegments - 1);
-        return new Finding(DoctorCodes.SlowConvergence, Severity.Info, [c.Steps[0], c.Steps[^1]], c.EpochsOf(Enumerable.Range(0, c.Count)),
+        return new Finding(DoctorCodes.SlowConvergence, Severity.Warning, steps, c.EpochsOf(Enumerable.Range(0, c.Count)),
             new Dictionary<string, double>
             {
-                ["first_segment_loss"] = medians[0],
-                ["last_segment_loss"] = medians[^1],
-                ["drop_over_scale"] = drop,
-                ["drop_per_1000_steps"] = stepsPerSegment > 0 ? perSegment / stepsPerSegment * 1000 : double.NaN,
-                ["scale"] = c.Scale,
+                ["first_loss"] = levels[0],
+                ["last_loss"] = levels[^1],
+                ["relative_drop"] = drop,
+                ["points"] = levels.Length,
+                ["train_head_loss"] = c.Head,
+                ["train_tail_loss"] = c.Tail,
             },
             ["the learning rate is too low", "a schedule that decays too early", "poorly scaled inputs"],
             ["raise the learning rate (×10; a learning-rate range test finds the edge)", "normalise the inputs", "Adam instead of plain SGD"],
-            $"the loss falls steadily but only from {Num.F(medians[0])} to {Num.F(medians[^1])} ({Num.P(drop)} of the scale {Num.F(c.Scale)}) over {c.Count} steps");
+            $"the loss falls at every one of {basis} but only from {Num.F(levels[0])} to {Num.F(levels[^1])} ({Num.P(drop)}) over {c.Count} steps");
     }
 }
