@@ -113,8 +113,9 @@ public static class DoctorThresholds
     /// <summary>oscillating: in the second half, the robust spread of the loss (1.4826 × MAD) is at least this fraction of the scale…</summary>
     public const double OscillationSpread = 0.15;
 
-    /// <summary>…while the second half's last quarter has not dropped below its first quarter by this fraction of the scale.</summary>
-    public const double OscillationMaxProgress = 0.05;
+    /// <summary>…while the second half's last quarter has not dropped below its first quarter by this fraction of that
+    /// spread (the bounces are larger than the progress).</summary>
+    public const double OscillationMaxProgress = 0.5;
 
     // ---- slow-convergence ----
 
@@ -126,7 +127,7 @@ public static class DoctorThresholds
     public const int SlowMinEvaluations = 3;
 
     /// <summary>…but the whole run lowered the loss by less than this fraction of its first value…</summary>
-    public const double SlowMaxDrop = 0.1;
+    public const double SlowMaxDrop = 0.05;
 
     /// <summary>…and by at least this fraction (below it the loss is flat, not slow).</summary>
     public const double SlowMinDrop = 0.001;

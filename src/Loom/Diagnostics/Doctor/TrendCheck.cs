@@ -4,7 +4,7 @@ namespace Loom.Diagnostics.Doctor;
 
 /// <summary>
 /// The shape of the whole curve. <c>oscillating</c>: in the second half the loss spreads widely
-/// (<see cref="OscillationSpread"/> × scale) but its last quarter is no lower than its first. <c>slow-convergence</c>:
+/// (<see cref="OscillationSpread"/> × scale) but its last quarter is not lower than its first by half that spread. <c>slow-convergence</c>:
 /// the validation losses (or the medians of <see cref="SlowSegments"/> training segments) decrease strictly, yet the
 /// whole run lowered the loss by less than <see cref="SlowMaxDrop"/> of its first value.
 /// </summary>
@@ -19,8 +19,8 @@ internal static class TrendCheck
         var q = Math.Max(1, second.Length / 4);
         var early = RobustStats.Median(second[..q]);
         var late = RobustStats.Median(second[^q..]);
-        var progress = (early - late) / c.Scale;
-        if (!(spread >= OscillationSpread * c.Scale) || progress >= OscillationMaxProgress) return null;
+        var progress = early - late;
+        if (!(spread >= OscillationSpread * c.Scale) || progress >= OscillationMaxProgress * spread) return null;
         var indices = Enumerable.Range(half, c.Count - half).ToList();
         return new Finding(DoctorCodes.Oscillating, Severity.Warning, [c.Steps[half], c.Steps[^1]], c.EpochsOf(indices),
             new Dictionary<string, double>
@@ -28,7 +28,7 @@ internal static class TrendCheck
                 ["spread"] = spread,
                 ["spread_over_scale"] = spread / c.Scale,
                 ["median_loss"] = RobustStats.Median(second),
-                ["progress_over_scale"] = progress,
+                ["progress"] = progress,
                 ["scale"] = c.Scale,
             },
             ["the learning rate is too high: each update overshoots the minimum along sharp directions", "a batch too small for the learning rate"],
