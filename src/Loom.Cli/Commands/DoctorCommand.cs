@@ -29,7 +29,7 @@ internal static class DoctorCommand
             var w = parse.GetValue(window);
             if (w is < 3) throw new LoomException($"--window must be at least 3 steps, found {w}");
             var history = RunHistory.Load(parse.GetValue(path)!);
-            var report = LossCurveDoctor.Diagnose(history.Rows, c ?? history.Classes, new DoctorOptions { Window = w });
+            var report = LossCurveDoctor.Diagnose(history.Rows, c ?? history.Classes, history.Options(w));
             if (history.Run is { } run) AtomicFile.WriteAllText(run.Doctor, report.ToMarkdown(history.Name));
             var stdout = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json))

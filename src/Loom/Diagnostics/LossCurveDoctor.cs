@@ -8,6 +8,10 @@ public sealed record DoctorOptions
 {
     /// <summary>The rolling window W in steps (odd); null: <see cref="DoctorThresholds.WindowFraction"/> of the steps.</summary>
     public int? Window { get; init; }
+
+    /// <summary>The run's gradient clipping norm (<c>--clip</c>; null or 0: none). The logged grad norms are measured
+    /// before clipping, so with clipping on, jumps in them are reported as bounded (info), not as a fault.</summary>
+    public double? Clip { get; init; }
 }
 
 /// <summary>
@@ -36,6 +40,11 @@ public static class LossCurveDoctor
         {
             findings.AddRange(SpikeCheck.Run(curve));
             if (!findings.Any(f => f.Code == DoctorCodes.ExplodingGradients) && GradientCheck.Exploding(curve) is { } exploding) findings.Add(exploding);
+            if (options?.Clip is > 0 and var clip)
+            {
+                for (var i = 0; i < findings.Count; i++)
+                    if (findings[i].Code == DoctorCodes.ExplodingGradients) findings[i] = GradientCheck.Clipped(findings[i], clip);
+            }
             if (GradientCheck.Vanishing(curve) is { } vanishing) findings.Add(vanishing);
             var plateau = ChanceCheck.Plateau(curve);
             if (plateau is not null) findings.Add(plateau);

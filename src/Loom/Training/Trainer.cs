@@ -52,6 +52,7 @@ public sealed class Trainer
     private readonly string[] _parameterNames;
     private TrainingPosition _position = new(0, 0, 0, 0);
     private readonly HashSet<string> _reported = [];
+    private readonly DoctorOptions _doctorOptions;
 
     public Trainer(Module model, ITrainingData data, TrainConfig config, RunDirectory run, ITrainingObserver? observer = null)
     {
@@ -65,6 +66,7 @@ public sealed class Trainer
         _parameterNames = [.. named.Select(p => p.Key)];
         _optimizer = OptimizerFactory.Create(config, _parameters);
         (_scheduler, _schedulePerBatch) = OptimizerFactory.CreateSchedule(config, _optimizer, data.BatchesPerEpoch);
+        _doctorOptions = new DoctorOptions { Clip = config.Clip };
     }
 
     public ITrainingObserver Observer { get; set; }
@@ -202,7 +204,7 @@ public sealed class Trainer
     private void CheckHealth(History history)
     {
         if (!Doctor) return;
-        var report = LossCurveDoctor.Diagnose(history, _data.NumClasses);
+        var report = LossCurveDoctor.Diagnose(history, _data.NumClasses, _doctorOptions);
         foreach (var finding in report.Findings)
         {
             if (finding.Code == DoctorCodes.Healthy || !_reported.Add(finding.Code)) continue;
@@ -218,7 +220,7 @@ public sealed class Trainer
         if (!Doctor || history.Rows.Count == 0) return;
         try
         {
-            AtomicFile.WriteAllText(_run.Doctor, LossCurveDoctor.Diagnose(history, _data.NumClasses).ToMarkdown(System.IO.Path.GetFileName(_run.Path)));
+            AtomicFile.WriteAllText(_run.Doctor, LossCurveDoctor.Diagnose(history, _data.NumClasses, _doctorOptions).ToMarkdown(System.IO.Path.GetFileName(_run.Path)));
         }
         catch (LoomException e)
         {

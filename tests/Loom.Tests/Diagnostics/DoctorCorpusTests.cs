@@ -14,11 +14,13 @@ public class DoctorCorpusTests
 {
     public const double Target = 0.9;
 
-    [Fact]
-    public void PrecisionAndRecallPerCodeReachTheTarget()
+    [Theory]
+    [InlineData(DoctorCorpus.Folder, 40)]
+    [InlineData(DoctorCorpus.HoldoutFolder, 20)]
+    public void PrecisionAndRecallPerCodeReachTheTarget(string folder, int minRuns)
     {
-        var runs = DoctorCorpus.Load();
-        Assert.True(runs.Count >= 40, $"the corpus has {runs.Count} runs, expected at least 40");
+        var runs = DoctorCorpus.Load(folder);
+        Assert.True(runs.Count >= minRuns, $"the corpus has {runs.Count} runs, expected at least {minRuns}");
         var scores = Score(runs, out var table);
         TestContext.Current.TestOutputHelper?.WriteLine(table);
         Assert.True(scores.Count >= 7, $"the corpus labels only {scores.Count} codes");

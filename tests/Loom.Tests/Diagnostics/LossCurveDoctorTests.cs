@@ -107,4 +107,14 @@ public class LossCurveDoctorTests
         Assert.Contains("## `exploding-gradients` (warning)", md);
         Assert.Contains("| grad_norm_ratio_at_spikes |", md);
     }
+
+    [Fact]
+    public void UnderClippingGradNormJumpsAreInformation()
+    {
+        var (rows, classes) = SyntheticCurves.Make("spikes");
+        var exploding = LossCurveDoctor.Diagnose(rows, classes, new DoctorOptions { Clip = 1 }).Findings.Single(f => f.Code == DoctorCodes.ExplodingGradients);
+        Assert.Equal(Severity.Info, exploding.Severity);
+        Assert.Equal(1, exploding.Evidence["clip"]);
+        Assert.Contains("clipped to norm 1", exploding.Summary);
+    }
 }

@@ -34,11 +34,20 @@ internal static class GradientCheck
         if (events.Count > 0) evidence["largest_jump_ratio"] = events.Max(i => c.GradNorm[i] / trend[i]);
         return new Finding(DoctorCodes.ExplodingGradients, Severity.Warning, c.StepsOf(at), c.EpochsOf(at), evidence,
             ["long products of Jacobians through time (recurrent models) or depth", "a learning rate too high", "no gradient clipping"],
-            ["clip the gradient norm (--clip 1)", "lower the learning rate", "normalisation layers or gated cells (LSTM/GRU)"],
+            ["clip the gradient norm (--clip 1)", "lower the learning rate", "normalisation layers, or gated cells (LSTM/GRU) for a plain RNN"],
             nonFinite.Count > 0
                 ? $"{nonFinite.Count} grad norms are infinite, the first at step {c.Steps[nonFinite[0]]}"
                 : $"the grad norm jumps ≥ {Num.F(ExplodingRatio)}× its running median at {events.Count} steps (largest {Num.F(evidence["largest_jump_ratio"])}×, max {Num.G(evidence["max_grad_norm"])})");
     }
+
+    /// <summary>The same jumps under gradient clipping: the updates were bounded, so it is information, with what to try if the loss still misbehaves.</summary>
+    public static Finding Clipped(Finding f, double clip) => f with
+    {
+        Severity = Severity.Info,
+        Evidence = new Dictionary<string, double>(f.Evidence) { ["clip"] = clip },
+        Fixes = ["none needed while the loss is smooth: the updates are clipped", "if the loss still spikes: a lower learning rate or a decaying schedule (--schedule cosine)"],
+        Summary = f.Summary + $" (before clipping: the updates were clipped to norm {Num.F(clip)})",
+    };
 
     public static Finding? Vanishing(Curve c)
     {

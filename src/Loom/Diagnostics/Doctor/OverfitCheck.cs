@@ -4,7 +4,8 @@ namespace Loom.Diagnostics.Doctor;
 
 /// <summary>
 /// <c>overfitting</c>: the validation loss ends <see cref="OverfitRise"/> above its best, at least
-/// <see cref="OverfitEpochsAfterBest"/> evaluations after it, while the training loss kept falling. Names the best epoch.
+/// <see cref="OverfitEpochsAfterBest"/> evaluations after it, while the training loss kept falling to below the best
+/// validation loss. Names the best epoch.
 /// </summary>
 internal static class OverfitCheck
 {
@@ -19,8 +20,9 @@ internal static class OverfitCheck
         if (val.Count - 1 - best < OverfitEpochsAfterBest || !(last.Loss > (1 + OverfitRise) * val[best].Loss)) return null;
         var trainAtBest = EpochTrainLoss(c, val[best].Epoch);
         var trainAtEnd = EpochTrainLoss(c, last.Epoch);
-        // Without per-step training losses the rise alone is the evidence; with them, training must have kept falling.
-        if (double.IsFinite(trainAtBest) && double.IsFinite(trainAtEnd) && !(trainAtEnd < trainAtBest)) return null;
+        // Without per-step training losses the rise alone is the evidence; with them, training must have kept falling,
+        // and below the best validation loss: a model that fits nothing (a dead one drifting at chance) does not overfit.
+        if (double.IsFinite(trainAtBest) && double.IsFinite(trainAtEnd) && !(trainAtEnd < trainAtBest && trainAtEnd < val[best].Loss)) return null;
         var evidence = new Dictionary<string, double>
         {
             ["best_epoch"] = val[best].Epoch,

@@ -89,7 +89,7 @@ internal static class SpikeCheck
                     ["spikes"] = recovered.Count,
                 },
                 ["recurrent weights with a spectral radius above 1: the gradient through time grows geometrically", "no gradient clipping"],
-                ["clip the gradient norm (--clip 1)", "lower the learning rate", "an LSTM/GRU instead of a plain RNN"],
+                ["clip the gradient norm (--clip 1)", "lower the learning rate", "gated cells (LSTM/GRU) for a plain RNN"],
                 $"the grad norm jumps {Num.F(evidence["grad_norm_ratio_at_spikes"])}× its running median at the {recovered.Count} loss spike{(recovered.Count == 1 ? "" : "s")} (max {Num.G(maxGrad)})");
         }
     }
