@@ -75,6 +75,11 @@ internal sealed class Curve
 
     public bool HasGradNorms => GradNorm.Any(double.IsFinite);
 
+    /// <summary>Rolling median of the grad norms (computed once, shared by the spike and gradient checks).</summary>
+    public double[] GradTrend => _gradTrend ??= RobustStats.RollingMedian(GradNorm, Window);
+
+    private double[]? _gradTrend;
+
     public bool HasAccuracy => Accuracy.Any(double.IsFinite);
 
     /// <summary>The distinct epochs of some step indices, in order.</summary>

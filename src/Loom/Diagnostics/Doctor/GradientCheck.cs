@@ -14,7 +14,7 @@ internal static class GradientCheck
     {
         if (!c.HasGradNorms || c.Count < MinSteps) return null;
         var nonFinite = Enumerable.Range(0, c.Count).Where(i => double.IsInfinity(c.GradNorm[i])).ToList();
-        var trend = RobustStats.RollingMedian(c.GradNorm, c.Window);
+        var trend = c.GradTrend;
         // Skip the first W steps: a fresh model's first gradients are often large, and they settle by themselves.
         var jumps = Enumerable.Range(c.Window, Math.Max(0, c.Count - c.Window))
             .Where(i => double.IsFinite(c.GradNorm[i]) && trend[i] > 0 && c.GradNorm[i] >= ExplodingRatio * trend[i]).ToList();

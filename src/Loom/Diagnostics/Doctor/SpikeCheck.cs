@@ -46,7 +46,7 @@ internal static class SpikeCheck
         double[]? gradTrend = null;
         if (c.HasGradNorms)
         {
-            gradTrend = RobustStats.RollingMedian(c.GradNorm, c.Window);
+            gradTrend = c.GradTrend;
             foreach (var e in recovered)
             {
                 // The gradient that caused a spike was taken a few steps before its peak; the one of the spike at the spike.
