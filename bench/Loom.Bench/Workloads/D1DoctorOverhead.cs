@@ -7,13 +7,13 @@ namespace Loom.Bench;
 /// <summary>
 /// D1 (Loom only, no reference): what the loss-curve doctor adds to training. The same run — temporal-order moderate,
 /// LSTM 12, RMSprop 1e-3, 30 epochs of 31 steps, the doctor's worst case (many short epochs, so many calls on long
-/// histories) — is trained with the doctor on and off, alternating, several rounds; plus the doctor's own calls timed
+/// histories) — is trained with the doctor on and off, alternating, after a warm-up; plus the doctor's own calls timed
 /// alone (one Diagnose per epoch on the growing history, and doctor.md at the end), which noise on a shared machine
 /// does not blur.
 /// </summary>
 public sealed class D1DoctorOverhead : Workload
 {
-    private const int Rounds = 3;
+    private const int Rounds = 4;
 
     public override string Id => "D1";
 
@@ -24,11 +24,13 @@ public sealed class D1DoctorOverhead : Workload
         var on = new List<double>();
         var off = new List<double>();
         string? history = null;
-        for (var round = 0; round < Rounds; round++)
+        // Round −1 is a warm-up (JIT of training and doctor alike), not timed; the order alternates so drift in the
+        // machine's load does not favour one side.
+        for (var round = -1; round < Rounds; round++)
         {
-            foreach (var doctor in new[] { true, false })
+            foreach (var doctor in round % 2 == 0 ? new[] { false, true } : new[] { true, false })
             {
-                var dir = Path.Combine(Path.GetTempPath(), $"loom-bench-d1-{Environment.ProcessId}-{round}-{doctor}");
+                var dir = Path.Combine(Path.GetTempPath(), $"loom-bench-d1-{Environment.ProcessId}-{round + 1}-{doctor}");
                 try
                 {
                     var session = TrainingSession.Create(Config(threads), dir);
@@ -36,7 +38,7 @@ public sealed class D1DoctorOverhead : Workload
                     trainer.Doctor = doctor;
                     var sw = Stopwatch.StartNew();
                     trainer.Run();
-                    (doctor ? on : off).Add(sw.Elapsed.TotalSeconds);
+                    if (round >= 0) (doctor ? on : off).Add(sw.Elapsed.TotalSeconds);
                     if (doctor && history is null) history = File.ReadAllText(session.Run.History);
                 }
                 finally
@@ -65,7 +67,16 @@ public sealed class D1DoctorOverhead : Workload
 
     private static TrainConfig Config(int threads) => new()
     {
-        Data = "temporal-order", Level = "moderate", Model = "lstm", Hidden = 12, Optimizer = "rmsprop", Lr = 1e-3, Schedule = "none",
-        Epochs = 30, BatchSize = 32, Seed = 1, Threads = threads,
+        Data = "temporal-order",
+        Level = "moderate",
+        Model = "lstm",
+        Hidden = 12,
+        Optimizer = "rmsprop",
+        Lr = 1e-3,
+        Schedule = "none",
+        Epochs = 30,
+        BatchSize = 32,
+        Seed = 1,
+        Threads = threads,
     };
 }

@@ -108,8 +108,18 @@ public class DoctorCorpusGenerator
     {
         var config = new TrainConfig
         {
-            Data = "temporal-order", Level = "moderate", Model = "lstm", Hidden = 12, Optimizer = "rmsprop", Lr = 1e-3, Schedule = schedule,
-            Epochs = 30, BatchSize = 32, Clip = clip, Seed = seed, Threads = 1,
+            Data = "temporal-order",
+            Level = "moderate",
+            Model = "lstm",
+            Hidden = 12,
+            Optimizer = "rmsprop",
+            Lr = 1e-3,
+            Schedule = schedule,
+            Epochs = 30,
+            BatchSize = 32,
+            Clip = clip,
+            Seed = seed,
+            Threads = 1,
         };
         Directory.Delete(dir);
         Fit(TrainingSession.Create(config, dir).CreateTrainer());
