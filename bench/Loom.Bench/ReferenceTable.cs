@@ -38,7 +38,8 @@ public sealed class ReferenceTable
 
     /// <summary>
     /// The reference median for (W, case, threads): the case labels match when one's words start the other's
-    /// (<c>mm n=1024</c> matches <c>mm n=1024</c> but not <c>mm n=10240</c>).
+    /// (<c>mm n=1024</c> matches <c>mm n=1024</c> but not <c>mm n=10240</c>). Trailing commas and the TorchSharp-only
+    /// word <c>DisposeScope</c> are ignored (<c>add 1-elem, per op</c> matches <c>add 1-elem, DisposeScope per op</c>).
     /// </summary>
     public double? Find(string w, string caseLabel, int threads)
     {
@@ -51,8 +52,8 @@ public sealed class ReferenceTable
 
     private static bool WordPrefix(string x, string y)
     {
-        var a = x.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        var b = y.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var a = Words(x);
+        var b = Words(y);
         var n = Math.Min(a.Length, b.Length);
         if (n == 0) return false;
         for (var i = 0; i < n; i++)
@@ -61,4 +62,7 @@ public sealed class ReferenceTable
         }
         return true;
     }
+
+    private static string[] Words(string s) =>
+        s.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(w => w.TrimEnd(',')).Where(w => w != "DisposeScope").ToArray();
 }

@@ -190,43 +190,14 @@ internal static class RecurrentFused
                     var last = next < 0 || next >= steps;
                     var gt = g.AsSpan(t * n * gh, n * gh);
                     var hPrev = s.AsSpan(t * block, block);
-                    var hNext = last ? hnS.AsSpan(k * block, block) : s.AsSpan(next * block, block);
-                    var cPrev = c is null ? default : c.AsSpan(t * block, block);
-                    var cNext = c is null ? default : last ? cnS.AsSpan(k * block, block) : c.AsSpan(next * block, block);
-                    switch (kind)
+                    if (gru && bhh is not null)
                     {
-                        case CellKind.Lstm:
-                            Gemm.Run(false, false, n, gh, hidden, T.One, hPrev, hidden, whhT, gh, T.One, gt, gh);
-                            RecurrentKernels.LstmForward(n, hidden, gt, cPrev, cNext, tanhC.AsSpan(t * block, block), hNext);
-                            break;
-                        case CellKind.Gru:
-                            var ghBeta = T.Zero;
-                            if (bhh is not null)
-                            {
-                                for (var b = 0; b < n; b++) bhh.CopyTo(ghStep.AsSpan(b * gh, gh));
-                                ghBeta = T.One;
-                            }
-                            Gemm.Run(false, false, n, gh, hidden, T.One, hPrev, hidden, whhT, gh, ghBeta, ghStep, gh);
-                            RecurrentKernels.GruForward(n, hidden, gt, ghStep, hPrev, ghn.AsSpan(t * block, block), hNext, nStep);
-                            break;
-                        default:
-                            Gemm.Run(false, false, n, gh, hidden, T.One, hPrev, hidden, whhT, gh, T.One, gt, gh);
-                            RecurrentKernels.RnnForward(gt, kind == CellKind.RnnRelu, hNext);
-                            break;
+                        for (var b = 0; b < n; b++) bhh.CopyTo(ghStep.AsSpan(b * gh, gh));
                     }
-                    for (var b = 0; b < n; b++)
-                    {
-                        var yRow = y.AsSpan((t * n + b) * width + d * hidden, hidden);
-                        if (tape.Valid(t, b))
-                        {
-                            hNext.Slice(b * hidden, hidden).CopyTo(yRow);
-                            continue;
-                        }
-                        // A padded step: the state passes through unchanged and the output is zero.
-                        hPrev.Slice(b * hidden, hidden).CopyTo(hNext.Slice(b * hidden, hidden));
-                        if (c is not null) cPrev.Slice(b * hidden, hidden).CopyTo(cNext.Slice(b * hidden, hidden));
-                        yRow.Clear();
-                    }
+                    Gemm.Run(false, false, n, gh, hidden, T.One, hPrev, hidden, whhT, gh, gru && bhh is null ? T.Zero : T.One, gru ? ghStep : gt, gh);
+                    var state = new StepState<T>(tape, kind, hidden, width, d, t, g, s, c, tanhC, ghn, ghStep, nStep, y,
+                        t * block, last ? hnS : s, last ? k * block : next * block, last ? cnS : c, last ? k * block : next * block);
+                    ForRows(n, gh, state, static (st, b0, b1) => st.Forward(b0, b1));
                 }
             }
 
@@ -290,6 +261,114 @@ internal static class RecurrentFused
             });
         }
         return (result, hn, cn);
+    }
+
+    /// <summary>Rows of a step block per thread below which one thread applies the gates (dispatch costs more).</summary>
+    private const int ParallelGateWork = 8192;
+
+    /// <summary>
+    /// Runs <paramref name="body"/> over the n rows of a step: split in two halves on the GEMM team when the block is
+    /// large (H = 128: the gate math of a step is ~40 % of its GEMM, and the second thread would idle through it),
+    /// else inline (H = 16: a dispatch costs more than the rows). Rows are independent, so the split never changes a bit.
+    /// </summary>
+    private static void ForRows<TState>(int n, int rowWidth, TState state, Action<TState, int, int> body)
+    {
+        if (Threads.Count < 2 || n < 2 || (long)n * rowWidth < ParallelGateWork)
+        {
+            body(state, 0, n);
+            return;
+        }
+        GemmTeam.For(2, part =>
+        {
+            var (b0, b1) = Threads.Range(n, 2, part);
+            body(state, b0, b1);
+        });
+    }
+
+    /// <summary>What the gate math of one forward step needs, for <see cref="ForRows"/> (rows [b0, b1) of the step).</summary>
+    private sealed class StepState<T>(Tape<T> tape, CellKind kind, int hidden, int width, int d, int t, T[] g, T[] s, T[]? c,
+        T[]? tanhC, T[]? ghn, T[]? ghStep, T[]? nStep, T[] y, int prevAt, T[] hNextArr, int hNextAt, T[]? cNextArr, int cNextAt)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public void Forward(int b0, int b1)
+        {
+            var n = tape.Batch;
+            var rows = b1 - b0;
+            var gh = tape.Spec.Gates * hidden;
+            var gt = g.AsSpan((t * n + b0) * gh, rows * gh);
+            var hPrev = s.AsSpan(prevAt + b0 * hidden, rows * hidden);
+            var hNext = hNextArr.AsSpan(hNextAt + b0 * hidden, rows * hidden);
+            var cPrev = c is null ? default : c.AsSpan(prevAt + b0 * hidden, rows * hidden);
+            var cNext = cNextArr is null ? default : cNextArr.AsSpan(cNextAt + b0 * hidden, rows * hidden);
+            switch (kind)
+            {
+                case CellKind.Lstm:
+                    RecurrentKernels.LstmForward(rows, hidden, gt, cPrev, cNext, tanhC.AsSpan(prevAt + b0 * hidden, rows * hidden), hNext);
+                    break;
+                case CellKind.Gru:
+                    RecurrentKernels.GruForward(rows, hidden, gt, ghStep.AsSpan(b0 * gh, rows * gh), hPrev,
+                        ghn.AsSpan(prevAt + b0 * hidden, rows * hidden), hNext, nStep.AsSpan(b0 * hidden, rows * hidden));
+                    break;
+                default:
+                    RecurrentKernels.RnnForward(gt, kind == CellKind.RnnRelu, hNext);
+                    break;
+            }
+            for (var b = b0; b < b1; b++)
+            {
+                var yRow = y.AsSpan((t * n + b) * width + d * hidden, hidden);
+                var local = (b - b0) * hidden;
+                if (tape.Valid(t, b))
+                {
+                    hNext.Slice(local, hidden).CopyTo(yRow);
+                    continue;
+                }
+                // A padded step: the state passes through unchanged and the output is zero.
+                hPrev.Slice(local, hidden).CopyTo(hNext.Slice(local, hidden));
+                if (c is not null) cPrev.Slice(local, hidden).CopyTo(cNext.Slice(local, hidden));
+                yRow.Clear();
+            }
+        }
+    }
+
+    /// <summary>The per-row backward of one step (step <see cref="Step"/>, rows [b0, b1)), for <see cref="ForRows"/>.</summary>
+    private sealed class BackState<T>(Tape<T> tape, CellKind kind, int hidden, int width, int d, T[] g, T[] s, T[]? c, T[]? tanhC,
+        T[]? ghn, T[] dgh, T[] dY, T[] dhCarry, T[] dcCarry)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public int Step { get; set; }
+
+        public void Rows(int b0, int b1)
+        {
+            var (t, n, gh) = (Step, tape.Batch, tape.Spec.Gates * hidden);
+            var gru = kind == CellKind.Gru;
+            for (var b = b0; b < b1; b++)
+            {
+                var row = t * n + b;
+                var gates = g.AsSpan(row * gh, gh);
+                if (!tape.Valid(t, b))
+                {
+                    gates.Clear();
+                    if (gru) dgh.AsSpan(row * gh, gh).Clear();
+                    continue;
+                }
+                var carry = dhCarry.AsSpan(b * hidden, hidden);
+                var dy = dY.AsSpan(row * width + d * hidden, hidden);
+                switch (kind)
+                {
+                    case CellKind.Lstm:
+                        RecurrentKernels.LstmBackward(gates, c!.AsSpan(row * hidden, hidden), tanhC!.AsSpan(row * hidden, hidden), carry, dy,
+                            dcCarry.AsSpan(b * hidden, hidden));
+                        break;
+                    case CellKind.Gru:
+                        RecurrentKernels.GruBackward(gates, dgh.AsSpan(row * gh, gh), ghn!.AsSpan(row * hidden, hidden),
+                            s.AsSpan(row * hidden, hidden), carry, dy);
+                        break;
+                    default:
+                        RecurrentKernels.RnnBackward(gates, carry, dy, kind == CellKind.RnnRelu);
+                        break;
+                }
+            }
+        }
     }
 
     private static void CopyOrClear<T>(Tensor? source, int offset, Span<T> destination)
@@ -364,7 +443,6 @@ internal static class RecurrentFused
         var dc0 = c0 is { RequiresGrad: true } ? Tensor.Zeros(c0.Shape, c0.DType) : null;
         var gradHn = tape.GradHN?.Data<T>();
         var gradCn = tape.GradCN?.Data<T>();
-        var dhRow = tape.Rent(hidden).AsSpan(0, hidden);
         var dhCarry = tape.Rent(block);
         var dcCarry = tape.Rent(block);
         var dY = tape.GradY!.Data<T>();
@@ -390,38 +468,12 @@ internal static class RecurrentFused
                 CopyOrClear(gradHn, k * block, dhCarry.AsSpan(0, block));
                 CopyOrClear(gradCn, k * block, dcCarry.AsSpan(0, block));
 
+                var rowsState = new BackState<T>(tape, kind, hidden, width, d, g, s, c, tanhC, ghn, dgh, dY!, dhCarry, dcCarry);
                 for (var step = steps - 1; step >= 0; step--)
                 {
                     var t = d == 0 ? step : steps - 1 - step;
-                    for (var b = 0; b < n; b++)
-                    {
-                        var row = t * n + b;
-                        var gates = g.AsSpan(row * gh, gh);
-                        if (!tape.Valid(t, b))
-                        {
-                            gates.Clear();
-                            if (gru) dgh.AsSpan(row * gh, gh).Clear();
-                            continue;
-                        }
-                        var carry = dhCarry.AsSpan(b * hidden, hidden);
-                        TensorPrimitives.Add(carry, dY.AsSpan(row * width + d * hidden, hidden), dhRow);
-                        switch (kind)
-                        {
-                            case CellKind.Lstm:
-                                RecurrentKernels.LstmBackward(gates, c!.AsSpan(row * hidden, hidden), tanhC!.AsSpan(row * hidden, hidden), dhRow,
-                                    dcCarry.AsSpan(b * hidden, hidden));
-                                carry.Clear();
-                                break;
-                            case CellKind.Gru:
-                                RecurrentKernels.GruBackward(gates, dgh.AsSpan(row * gh, gh), ghn!.AsSpan(row * hidden, hidden),
-                                    s.AsSpan(row * hidden, hidden), dhRow, carry);
-                                break;
-                            default:
-                                RecurrentKernels.RnnBackward(gates, dhRow, kind == CellKind.RnnRelu);
-                                carry.Clear();
-                                break;
-                        }
-                    }
+                    rowsState.Step = t;
+                    ForRows(n, gh, rowsState, static (st, b0, b1) => st.Rows(b0, b1));
                     // ∂ℓ/∂h_prev += ∂Gₕ·W_hh for the N rows of step t (padded rows have ∂Gₕ = 0); at the first step of
                     // the sequence it would only feed ∂ℓ/∂h0.
                     if (step == 0 && dh0 is null) continue;

@@ -25,23 +25,32 @@ internal static class RecurrentKernels
         gates.CopyTo(hNext);
     }
 
-    /// <summary>One row: <paramref name="gates"/> [H] holds h on entry, ∂ℓ/∂pre on return.</summary>
-    public static void RnnBackward<T>(Span<T> gates, ReadOnlySpan<T> dh, bool relu)
+    /// <summary>
+    /// One row: <paramref name="gates"/> [H] holds h on entry, ∂ℓ/∂pre on return. ∂ℓ/∂h = <paramref name="carry"/>
+    /// (from the next step) + <paramref name="dy"/> (from the output); the carry is zeroed for the next GEMM to fill
+    /// (one call per row instead of an add, the kernel and a clear: at H = 16 the calls cost more than the math).
+    /// </summary>
+    public static void RnnBackward<T>(Span<T> gates, Span<T> carry, ReadOnlySpan<T> dy, bool relu)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var j = 0;
-        if (!relu && Vector.IsHardwareAccelerated)
+        if (Vector.IsHardwareAccelerated)
         {
             for (; j <= gates.Length - Vector<T>.Count; j += Vector<T>.Count)
             {
                 var y = new Vector<T>(gates[j..]);
-                (new Vector<T>(dh[j..]) * (Vector<T>.One - y * y)).CopyTo(gates[j..]);
+                var dh = new Vector<T>(carry[j..]) + new Vector<T>(dy[j..]);
+                var d = relu ? Vector.ConditionalSelect(Vector.GreaterThan(y, Vector<T>.Zero), dh, Vector<T>.Zero) : dh * (Vector<T>.One - y * y);
+                d.CopyTo(gates[j..]);
+                Vector<T>.Zero.CopyTo(carry[j..]);
             }
         }
         for (; j < gates.Length; j++)
         {
             var y = gates[j];
-            gates[j] = relu ? (y > T.Zero ? dh[j] : T.Zero) : dh[j] * (T.One - y * y);
+            var dh = carry[j] + dy[j];
+            gates[j] = relu ? (y > T.Zero ? dh : T.Zero) : dh * (T.One - y * y);
+            carry[j] = T.Zero;
         }
     }
 
@@ -94,9 +103,10 @@ internal static class RecurrentKernels
 
     /// <summary>
     /// One row: <paramref name="gates"/> [4H] holds the activations on entry and ∂ℓ/∂pre on return;
-    /// <paramref name="dc"/> holds ∂ℓ/∂c_t on entry and ∂ℓ/∂c_{t−1} on return.
+    /// <paramref name="dc"/> holds ∂ℓ/∂c_t on entry and ∂ℓ/∂c_{t−1} on return. ∂ℓ/∂h = <paramref name="carry"/> +
+    /// <paramref name="dy"/>; the carry is zeroed (as in <see cref="RnnBackward"/>).
     /// </summary>
-    public static void LstmBackward<T>(Span<T> gates, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> tanhC, ReadOnlySpan<T> dh, Span<T> dc)
+    public static void LstmBackward<T>(Span<T> gates, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> tanhC, Span<T> carry, ReadOnlySpan<T> dy, Span<T> dc)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var h = cPrev.Length;
@@ -112,7 +122,8 @@ internal static class RecurrentKernels
             {
                 var (i, f, g, o) = (new Vector<T>(gi[j..]), new Vector<T>(gf[j..]), new Vector<T>(gg[j..]), new Vector<T>(go[j..]));
                 var tc = new Vector<T>(tanhC[j..]);
-                var d = new Vector<T>(dh[j..]);
+                var d = new Vector<T>(carry[j..]) + new Vector<T>(dy[j..]);
+                Vector<T>.Zero.CopyTo(carry[j..]);
                 var dct = new Vector<T>(dc[j..]) + d * o * (one - tc * tc);
                 (dct * g * i * (one - i)).CopyTo(gi[j..]);
                 (dct * new Vector<T>(cPrev[j..]) * f * (one - f)).CopyTo(gf[j..]);
@@ -124,11 +135,13 @@ internal static class RecurrentKernels
         for (; j < h; j++)
         {
             var (i, f, g, o, tc) = (gi[j], gf[j], gg[j], go[j], tanhC[j]);
-            var dct = dc[j] + dh[j] * o * (T.One - tc * tc);
+            var dh = carry[j] + dy[j];
+            carry[j] = T.Zero;
+            var dct = dc[j] + dh * o * (T.One - tc * tc);
             gi[j] = dct * g * i * (T.One - i);
             gf[j] = dct * cPrev[j] * f * (T.One - f);
             gg[j] = dct * i * (T.One - g * g);
-            go[j] = dh[j] * tc * o * (T.One - o);
+            go[j] = dh * tc * o * (T.One - o);
             dc[j] = dct * f;
         }
     }
@@ -182,13 +195,15 @@ internal static class RecurrentKernels
 
     /// <summary>
     /// One row: writes ∂ℓ/∂(input-side pre-activations) over <paramref name="gates"/> [3H], the hidden-side ones into
-    /// <paramref name="dGh"/> [3H], and the direct part of ∂ℓ/∂h_prev (∂h ⊙ z) into <paramref name="dhPrev"/> [H].
+    /// <paramref name="dGh"/> [3H]. ∂ℓ/∂h = <paramref name="carry"/> + <paramref name="dy"/>; the carry is replaced by the
+    /// direct part of ∂ℓ/∂h_prev (∂h ⊙ z).
     /// </summary>
     public static void GruBackward<T>(Span<T> gates, Span<T> dGh, ReadOnlySpan<T> ghn, ReadOnlySpan<T> hPrev,
-        ReadOnlySpan<T> dh, Span<T> dhPrev)
+        Span<T> carry, ReadOnlySpan<T> dy)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var h = hPrev.Length;
+        var dhPrev = carry;
         var gr = gates[..h];
         var gz = gates.Slice(h, h);
         var gn = gates.Slice(2 * h, h);
@@ -201,7 +216,8 @@ internal static class RecurrentKernels
             var one = Vector<T>.One;
             for (; j <= h - Vector<T>.Count; j += Vector<T>.Count)
             {
-                var (r, z, n, d) = (new Vector<T>(gr[j..]), new Vector<T>(gz[j..]), new Vector<T>(gn[j..]), new Vector<T>(dh[j..]));
+                var (r, z, n) = (new Vector<T>(gr[j..]), new Vector<T>(gz[j..]), new Vector<T>(gn[j..]));
+                var d = new Vector<T>(carry[j..]) + new Vector<T>(dy[j..]);
                 var dnPre = d * (one - z) * (one - n * n);
                 var drPre = dnPre * new Vector<T>(ghn[j..]) * r * (one - r);
                 var dzPre = d * (new Vector<T>(hPrev[j..]) - n) * z * (one - z);
@@ -216,7 +232,7 @@ internal static class RecurrentKernels
         }
         for (; j < h; j++)
         {
-            var (r, z, n, d) = (gr[j], gz[j], gn[j], dh[j]);
+            var (r, z, n, d) = (gr[j], gz[j], gn[j], carry[j] + dy[j]);
             var dnPre = d * (T.One - z) * (T.One - n * n);
             var drPre = dnPre * ghn[j] * r * (T.One - r);
             var dzPre = d * (hPrev[j] - n) * z * (T.One - z);
