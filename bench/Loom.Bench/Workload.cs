@@ -43,5 +43,6 @@ public abstract class Workload
 
     /// <summary>All workloads, in the reference's order.</summary>
     public static IReadOnlyList<Workload> All { get; } =
-        [new W1Gemm(), new W2FmaPeak(), new W3SmallCnn(), new W4FashionMnist(), new W5Recurrent(), new W6Conv(), new W7Overhead()];
+        [new W1Gemm(), new W2FmaPeak(), new W3SmallCnn(), new W4FashionMnist(), new W5Recurrent(), new W6Conv(), new W7Overhead(),
+            new D1DoctorOverhead()];
 }

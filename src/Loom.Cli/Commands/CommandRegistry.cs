@@ -15,6 +15,7 @@ internal static class CommandRegistry
         yield return ShowCommand.Create();
         yield return GradflowCommand.Create();
         yield return ExportCommand.Create();
+        yield return DoctorCommand.Create();
         yield break;
     }
 }

@@ -185,7 +185,7 @@ internal static class TrainCommand
         stdout.WriteLine($"  test loss      {r.TestLoss.ToString("F4", c)}  (chance: ln {session.Data.NumClasses} = {Math.Log(session.Data.NumClasses).ToString("F4", c)})");
         stdout.WriteLine($"  epochs         {r.EpochsCompleted}  ({r.Steps} steps, {r.Seconds.ToString("F1", c)} s)");
         stdout.WriteLine($"  run directory  {r.RunDirectory}");
-        stdout.WriteLine("  files          config.json, history.csv, checkpoint.safetensors" + (r.Interrupted ? "" : ", model.safetensors"));
+        stdout.WriteLine("  files          config.json, history.csv, checkpoint.safetensors" + (r.Interrupted ? "" : ", model.safetensors") + ", doctor.md (loom doctor " + r.RunDirectory + ")");
     }
 
     internal static IAnsiConsole ErrorConsole(TextWriter stderr, out bool redirected)

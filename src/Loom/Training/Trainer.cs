@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Loom.Diagnostics;
 using Loom.Interop;
 using Loom.Nn;
 using Loom.Optim;
@@ -25,6 +26,9 @@ public interface ITrainingObserver
     void OnEpoch(EpochReport report) { }
 
     void OnMessage(string message) { }
+
+    /// <summary>A finding of the loss-curve doctor with a code not reported before in this run (checked every epoch).</summary>
+    void OnFinding(Finding finding) => OnMessage($"doctor: {finding.Code}: {finding.Summary}");
 }
 
 /// <summary>The loss or a gradient became NaN or infinite: the message names the step and the tensor.</summary>
@@ -47,6 +51,8 @@ public sealed class Trainer
     private readonly Tensor[] _parameters;
     private readonly string[] _parameterNames;
     private TrainingPosition _position = new(0, 0, 0, 0);
+    private readonly HashSet<string> _reported = [];
+    private readonly DoctorOptions _doctorOptions;
 
     public Trainer(Module model, ITrainingData data, TrainConfig config, RunDirectory run, ITrainingObserver? observer = null)
     {
@@ -60,11 +66,15 @@ public sealed class Trainer
         _parameterNames = [.. named.Select(p => p.Key)];
         _optimizer = OptimizerFactory.Create(config, _parameters);
         (_scheduler, _schedulePerBatch) = OptimizerFactory.CreateSchedule(config, _optimizer, data.BatchesPerEpoch);
+        _doctorOptions = new DoctorOptions { Clip = config.Clip };
     }
 
     public ITrainingObserver Observer { get; set; }
 
     public Optimizer Optimizer => _optimizer;
+
+    /// <summary>Whether the loss-curve doctor runs every epoch and writes <c>doctor.md</c> (default true; the bench turns it off to measure its cost).</summary>
+    public bool Doctor { get; set; } = true;
 
     /// <summary>Continues from the run's checkpoint (model, optimiser, schedule, RNG, position).</summary>
     public void Resume()
@@ -106,11 +116,18 @@ public sealed class Trainer
                 var (c, n) = Metrics.Correct(logits, batch.Targets);
                 _optimizer.ZeroGrad();
                 if (!double.IsFinite(lossValue) && _config.StopOn == "diverged")
+                {
+                    // The non-finite row goes into the history, so the doctor (and doctor.md) see where it diverged.
+                    history.Add(new HistoryRow(step + 1, epoch + 1, "train", lossValue, n == 0 ? double.NaN : (double)c / n, _optimizer.ParamGroups[0].Lr, double.NaN));
                     Diverged(history, $"diverged at step {step + 1} (epoch {epoch + 1}, batch {batchIndex + 1}): loss is {lossValue}");
+                }
                 loss.Backward();
                 var gradNorm = _config.Clip > 0 ? GradClip.ClipGradNorm(_parameters, _config.Clip) : GradClip.ClipGradNorm(_parameters, double.PositiveInfinity);
                 if (!double.IsFinite(gradNorm) && _config.StopOn == "diverged")
+                {
+                    history.Add(new HistoryRow(step + 1, epoch + 1, "train", lossValue, n == 0 ? double.NaN : (double)c / n, _optimizer.ParamGroups[0].Lr, gradNorm));
                     Diverged(history, $"diverged at step {step + 1} (epoch {epoch + 1}, batch {batchIndex + 1}): the gradient of {NonFiniteGradient()} is not finite");
+                }
                 var lr = _optimizer.ParamGroups[0].Lr;
                 _optimizer.Step();
                 if (_schedulePerBatch && _scheduler is LrScheduler perBatch) perBatch.Step();
@@ -143,6 +160,8 @@ public sealed class Trainer
             var (valLoss, valAccuracy) = Metrics.Evaluate(_model, _data);
             var lrNow = _optimizer.ParamGroups[0].Lr;
             history.Add(new HistoryRow(step, epoch + 1, "val", valLoss, valAccuracy, lrNow, double.NaN));
+            // The doctor runs before this epoch's checkpoint, so a divergence it finds leaves the previous one as the last good.
+            CheckHealth(history);
             if (!_schedulePerBatch)
             {
                 if (_scheduler is ReduceLROnPlateau plateau) plateau.Step(valLoss);
@@ -156,6 +175,7 @@ public sealed class Trainer
         var (testLoss, testAccuracy) = Metrics.Evaluate(_model, _data);
         if (!interrupted) Safetensors.Save(_run.Model, _model.StateDict(), new Dictionary<string, string> { ["format"] = "pt" });
         history.Flush();
+        WriteDoctorReport(history);
         var epochsDone = interrupted ? Math.Max(0, (int)(step / Math.Max(1, _data.BatchesPerEpoch))) : _config.Epochs;
         return new TrainingResult(testLoss, testAccuracy, epochsDone, step, baseElapsed + clock.Elapsed.TotalSeconds, interrupted, _run.Path);
     }
@@ -179,9 +199,42 @@ public sealed class Trainer
         return "a parameter";
     }
 
+    /// <summary>
+    /// Runs the loss-curve doctor on the history so far (milliseconds: robust statistics over the rows), reports codes
+    /// not reported before, and with <c>--stop-on diverged</c> stops on a <c>diverged</c> finding (a loss that grew far
+    /// above its start and best and stayed there; NaN/inf are caught at the step itself).
+    /// </summary>
+    private void CheckHealth(History history)
+    {
+        if (!Doctor) return;
+        var report = LossCurveDoctor.Diagnose(history, _data.NumClasses, _doctorOptions);
+        foreach (var finding in report.Findings)
+        {
+            if (finding.Code == DoctorCodes.Healthy || !_reported.Add(finding.Code)) continue;
+            Observer.OnFinding(finding);
+        }
+        if (_config.StopOn == "diverged" && report.Findings.FirstOrDefault(f => f.Code == DoctorCodes.Diverged) is { } diverged)
+            Diverged(history, $"diverged: {diverged.Summary}");
+    }
+
+    /// <summary>Writes <c>doctor.md</c> (atomically) with the doctor's report on the whole history; never fails the run.</summary>
+    private void WriteDoctorReport(History history)
+    {
+        if (!Doctor || history.Rows.Count == 0) return;
+        try
+        {
+            AtomicFile.WriteAllText(_run.Doctor, LossCurveDoctor.Diagnose(history, _data.NumClasses, _doctorOptions).ToMarkdown(System.IO.Path.GetFileName(_run.Path)));
+        }
+        catch (LoomException e)
+        {
+            Observer.OnMessage($"doctor.md not written: {e.Message}");
+        }
+    }
+
     private void Diverged(History history, string message)
     {
         history.Flush();
+        WriteDoctorReport(history);
         var kept = File.Exists(_run.Checkpoint) ? $"the last finite checkpoint is kept in {_run.Checkpoint}" : "no checkpoint had been written yet";
         if (!File.Exists(_run.Model) && File.Exists(_run.Checkpoint))
         {
