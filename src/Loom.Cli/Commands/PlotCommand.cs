@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Loom.Diagnostics;
 using Loom.Diagnostics.TensorBoard;
 using Loom.Imaging;
 using Loom.Training;
@@ -23,9 +24,10 @@ internal static class PlotCommand
         var smoothing = new Option<int?>("--smoothing") { Description = "Window in steps of the centred moving average over per-step values (1: off; default: a 25th of the steps).", HelpName = "STEPS" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object: the file written, its panels and runs." };
         var mark = new Option<string[]>("--mark") { Description = "Mark a step on the curves: STEP:LABEL (one run) or RUN=STEP:LABEL, RUN a run's name or position (1, 2, …); repeat for several.", HelpName = "[RUN=]STEP:LABEL" };
-        var command = new Command("plot", "Draw the loss and accuracy curves of one or more runs (history.csv) to a PNG or SVG.")
+        var noFindings = new Option<bool>("--no-findings") { Description = "Do not mark the loss-curve doctor's findings (their codes at their first step) on the curves." };
+        var command = new Command("plot", "Draw the loss and accuracy curves of one or more runs (history.csv) to a PNG or SVG, with the loss-curve doctor's findings marked.")
         {
-            runs, output, metric, width, height, smoothing, mark, json,
+            runs, output, metric, width, height, smoothing, mark, noFindings, json,
         };
         command.SetAction(parse =>
         {
@@ -33,6 +35,7 @@ internal static class PlotCommand
             var metrics = ParseMetrics(parse.GetValue(metric));
             var curves = paths.Select(RunCurves.Read).ToList();
             UniqueNames(curves, paths);
+            if (!parse.GetValue(noFindings)) AddFindings(curves, paths);
             AddMarkers(curves, parse.GetValue(mark) ?? []);
             var path = parse.GetValue(output) ?? DefaultOutput(paths, parse.GetValue(metric) is null ? null : metrics);
             var options = new CurvesPlotOptions
@@ -92,6 +95,24 @@ internal static class PlotCommand
         catch (Exception e) when (e is LoomException or IOException or UnauthorizedAccessException)
         {
             stderr.WriteLine($"loom: warning: curves.png (or its TensorBoard image) not written: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Marks each run's doctor findings (every code but <c>healthy</c>) at the first step they concern, so a plot of a spiky
+    /// and a fixed run shows where the doctor saw the spikes. The classes come from the run's config.json when it has one.
+    /// </summary>
+    private static void AddFindings(List<RunCurves> curves, string[] paths)
+    {
+        for (var i = 0; i < curves.Count; i++)
+        {
+            var run = RunHistory.Load(paths[i]);
+            var report = LossCurveDoctor.Diagnose(run.Rows, run.Classes, run.Options());
+            var markers = report.Findings
+                .Where(f => f.Code != DoctorCodes.Healthy && f.Steps.Count > 0)
+                .Select(f => new PlotMarker(f.Steps[0], f.Code))
+                .ToList();
+            if (markers.Count > 0) curves[i] = curves[i] with { Markers = [.. curves[i].Markers, .. markers] };
         }
     }
 

@@ -100,12 +100,33 @@ public sealed class PlotCommandTests : IDisposable
     }
 
     [Fact]
+    public void The_doctors_findings_are_marked_at_their_first_step_by_default()
+    {
+        var spiky = WriteRun("spiky", spike: true);
+        var clipped = WriteRun("clipped");
+        var r = CliRunner.Run("plot", spiky, clipped, "-o", Path.Combine(Scratch("out"), "found.svg"), "--json");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var markers = JsonNode.Parse(r.Stdout)!["markers"]!.AsArray();
+        for (var i = 0; i < 2; i++)
+        {
+            var doctor = CliRunner.Run("doctor", i == 0 ? spiky : clipped, "--json");
+            Assert.True(doctor.ExitCode == 0, doctor.ToString());
+            var expected = JsonNode.Parse(doctor.Stdout)!["findings"]!.AsArray()
+                .Where(f => (string)f!["code"]! != "healthy" && f!["steps"]!.AsArray().Count > 0)
+                .Select(f => $"{(long)f!["steps"]![0]!}:{(string)f["code"]!}");
+            var drawn = markers[i]!.AsArray().Select(m => $"{(long)m!["step"]!}:{(string)m["label"]!}");
+            Assert.Equal(expected, drawn);
+        }
+        Assert.NotEmpty(markers[0]!.AsArray());
+    }
+
+    [Fact]
     public void Marks_go_on_the_named_run_and_bad_ones_are_explained()
     {
         var spiky = WriteRun("spiky", spike: true);
         var clipped = WriteRun("clipped");
         var svg = Path.Combine(Scratch("out"), "marked.svg");
-        var r = CliRunner.Run("plot", spiky, clipped, "--mark", "spiky=70:loss-spikes", "--mark", "2=120:healthy", "-o", svg, "--json");
+        var r = CliRunner.Run("plot", spiky, clipped, "--mark", "spiky=70:loss-spikes", "--mark", "2=120:healthy", "--no-findings", "-o", svg, "--json");
         Assert.True(r.ExitCode == 0, r.ToString());
         var markers = JsonNode.Parse(r.Stdout)!["markers"]!.AsArray();
         Assert.Equal("[[{\"step\":70,\"label\":\"loss-spikes\"}],[{\"step\":120,\"label\":\"healthy\"}]]", markers.ToJsonString());
