@@ -18,7 +18,9 @@ public sealed class SkiaImageDecoder : IImageDecoder
     {
         SKCodec? codec;
         SKCodecResult created;
-        var stream = new MemoryStream(bytes, writable: false);
+        // A native memory stream, not a managed one: Skia reads a managed stream through callbacks, and a fuzzed
+        // file made SKManagedStream throw inside such a callback, which no catch can reach (the process aborted).
+        var stream = new SKMemoryStream(bytes);
         try
         {
             codec = SKCodec.Create(stream, out created);

@@ -50,7 +50,7 @@ internal static class TrainCommand
             var resumeDir = parse.GetValue(resume);
             if (resumeDir is not null)
             {
-                session = TrainingSession.Open(resumeDir);
+                session = TrainingSession.OpenForTraining(resumeDir);
             }
             else
             {
@@ -95,7 +95,10 @@ internal static class TrainCommand
                 }
                 session = TrainingSession.Create(config, parse.GetValue(output) ?? RunDirectory.NewName());
             }
-            return Train(session, resumeDir is not null, parse.GetValue(json), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
+            using (session)
+            {
+                return Train(session, resumeDir is not null, parse.GetValue(json), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
+            }
         });
         return command.WithExamples(
             "loom train",
@@ -157,6 +160,7 @@ internal static class TrainCommand
     {
         if (json)
         {
+            using var self = System.Diagnostics.Process.GetCurrentProcess();
             var o = new JsonObject
             {
                 ["test_accuracy"] = r.TestAccuracy,
@@ -166,6 +170,9 @@ internal static class TrainCommand
                 ["seconds"] = Math.Round(r.Seconds, 3),
                 ["interrupted"] = r.Interrupted,
                 ["run_dir"] = r.RunDirectory,
+                // Resource use, for the long-run checks (a leak shows as a growing peak, churn as many gen-2 collections).
+                ["gc_gen2_collections"] = GC.CollectionCount(2),
+                ["peak_working_set_bytes"] = self.PeakWorkingSet64,
             };
             stdout.WriteLine(o.ToJsonString());
             return;
