@@ -65,7 +65,7 @@ public static class Checkpoint
     public static TrainingPosition Load(string path, Nn.Module model, Optimizer optimizer, ILrScheduler? scheduler)
     {
         if (!File.Exists(path)) throw new LoomException($"checkpoint: {path} does not exist");
-        var content = Safetensors.Load(path);
+        var content = LoadNamed(path);
         var meta = content.Metadata;
         if (!meta.TryGetValue("format", out var format) || format != Format)
             throw new LoomException($"checkpoint: {path} is not a Loom checkpoint (metadata 'format' is '{format}', expected '{Format}')");
@@ -86,6 +86,19 @@ public static class Checkpoint
             int.Parse(Get(meta, "batch", path), CultureInfo.InvariantCulture),
             long.Parse(Get(meta, "step", path), CultureInfo.InvariantCulture),
             double.Parse(Get(meta, "elapsed_seconds", path), CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Loads a safetensors file; a corrupt one's error names the file (the reader's own message may not).</summary>
+    public static SafetensorsContent LoadNamed(string path)
+    {
+        try
+        {
+            return Safetensors.Load(path);
+        }
+        catch (LoomException e) when (!e.Message.Contains(path, StringComparison.Ordinal))
+        {
+            throw new LoomException($"{path}: {e.Message}", e);
+        }
     }
 
     private static string Get(Dictionary<string, string> meta, string key, string path) =>

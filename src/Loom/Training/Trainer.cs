@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Loom.Interop;
 using Loom.Nn;
 using Loom.Optim;
 
@@ -206,7 +205,7 @@ public sealed class Trainer
         if (!File.Exists(_run.Model) && File.Exists(_run.Checkpoint))
         {
             // Leave a loadable model: the weights of the last good checkpoint.
-            var content = Safetensors.Load(_run.Checkpoint);
+            var content = Checkpoint.LoadNamed(_run.Checkpoint);
             var weights = content.Tensors.Where(t => t.Key.StartsWith("model/", StringComparison.Ordinal))
                 .ToDictionary(t => t.Key["model/".Length..], t => t.Value);
             Checkpoint.SaveWeights(_run.Model, weights);

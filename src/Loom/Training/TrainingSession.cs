@@ -103,7 +103,7 @@ public sealed class TrainingSession : IDisposable
     public void LoadWeights()
     {
         if (!File.Exists(Run.Model)) throw new LoomException($"run: {Run.Path} has no model.safetensors (did training finish? a checkpoint may be resumed with --resume)");
-        Model.LoadStateDict(Interop.Safetensors.Load(Run.Model).Tensors);
+        Model.LoadStateDict(Checkpoint.LoadNamed(Run.Model).Tensors);
     }
 
     public Trainer CreateTrainer(ITrainingObserver? observer = null) => new(Model, Data, Config, Run, observer);

@@ -46,7 +46,15 @@ internal static class TinyDigits
         for (var i = 0; i < images.Length; i++) images[i] = (byte)Math.Round(Math.Clamp(source[i], 0f, 1f) * 255);
         var labels = new byte[count];
         for (var i = 0; i < count; i++) labels[i] = (byte)split.Labels[i];
-        Idx.Write(imagesPath, new IdxArray(images, new Shape(count, split.Height, split.Width)));
-        Idx.Write(labelsPath, new IdxArray(labels, new Shape(count)));
+        WriteGz(imagesPath, new IdxArray(images, new Shape(count, split.Height, split.Width)));
+        WriteGz(labelsPath, new IdxArray(labels, new Shape(count)));
+    }
+
+    /// <summary>The digits loader reads the gzipped files, as the built-in set ships them.</summary>
+    private static void WriteGz(string path, IdxArray array)
+    {
+        using var file = File.Create(path + ".gz");
+        using var gzip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Fastest);
+        Idx.Write(gzip, array);
     }
 }

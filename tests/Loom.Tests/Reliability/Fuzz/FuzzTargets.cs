@@ -192,7 +192,12 @@ internal static class FuzzTargets
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        int code;
+        Cli(args, stdout, stderr, out _);
+    }
+
+    /// <summary>As <see cref="Cli(string[])"/>, keeping the output and the exit code.</summary>
+    public static void Cli(string[] args, StringWriter stdout, StringWriter stderr, out int code)
+    {
         try
         {
             code = LazyCli.Value(args, stdout, stderr);

@@ -1,0 +1,35 @@
+using Loom.Data;
+using Loom.Tests.Data;
+
+namespace Loom.Tests.Reliability.Fuzz;
+
+/// <summary>Inputs the fuzzers found that once failed, kept so they stay fixed (docs/reliability.md tells each story).</summary>
+public sealed class FuzzRegressionTests
+{
+    /// <summary>
+    /// A 1×1 BMP whose pixel-data offset is 0x80000036 (over int.MaxValue). Skia skipped to it through a managed
+    /// stream callback, SKManagedStream threw ArgumentOutOfRangeException inside native code, and the process aborted
+    /// (exit 134): no catch could help. Now Skia reads from native memory and reports a broken image.
+    /// </summary>
+    [Fact]
+    public void ABmpWithAHugePixelOffsetIsABrokenImageNotAnAbort()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("huge-offset.bmp");
+        File.WriteAllBytes(path, Convert.FromBase64String(
+            "Qk06AAAAAAAAADYAAIAoAAAAAQAAAAEAAAABABgAAAAAAAAAAAAAAAAAAAAAAABddeTYrWdl1fUAAAAAGAAAAAAAAAAAAAAAAAAAAAAAAF115NitZ2XV9QAAAAAAAAAAAAAKyB43+JOzDUpAKXXPdIUA7F4A"));
+        var e = Assert.Throws<LoomException>(() => ImageFolder.LoadImage(path, new ImageFolderOptions { Height = 8, Width = 8 }));
+        Assert.StartsWith(path + ": ", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A NUL inside a path argument: .NET throws ArgumentException("Null character in path"), which the CLI printed as a stack trace.</summary>
+    [Fact]
+    public void ANulInAPathArgumentIsOneLine()
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        FuzzTargets.Cli(["plot", "/nonexistent/lo\0", "--metric", "loss"], stdout, stderr, out var code);
+        Assert.Equal(1, code);
+        Assert.Equal("loom: invalid file name: Null character in path. (Parameter 'path')", stderr.ToString().Trim());
+    }
+}
