@@ -113,7 +113,6 @@ internal static class TrainCommand
     private static int Train(TrainingSession session, bool resuming, bool json, TextWriter stdout, TextWriter stderr)
     {
         var trainer = session.CreateTrainer();
-        if (resuming) trainer.Resume();
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
@@ -128,6 +127,8 @@ internal static class TrainCommand
             TrainingResult result = null!;
             var progress = new ProgressObserver(console, session.Config.Epochs);
             trainer.Observer = progress;
+            // After the observer is attached, so "resuming at epoch E, batch B" reaches stderr.
+            if (resuming) trainer.Resume();
             if (redirected)
             {
                 // No live bar when stderr is a file or pipe: a plain line every tenth of an epoch.

@@ -10,10 +10,10 @@ namespace Loom.Tests.Reliability;
 public sealed class ResourceTests
 {
     [Fact]
-    public void ShortRunMemoryStaysFlat() => Run(epochs: 8, maxGen2: 40);
+    public void ShortRunMemoryStaysFlat() => Run(epochs: 8, maxGen2: 5);
 
     [Fact(Explicit = true)]
-    public void TwentyThousandStepRunMemoryStaysFlat() => Run(epochs: 80, maxGen2: 200);
+    public void TwentyThousandStepRunMemoryStaysFlat() => Run(epochs: 80, maxGen2: 10);
 
     private static void Run(int epochs, int maxGen2)
     {
@@ -40,8 +40,10 @@ public sealed class ResourceTests
             var report = JsonNode.Parse(process.Stdout)!;
             Assert.Equal(epochs * 256, (long)report["steps"]!);
             var gen2 = (int)report["gc_gen2_collections"]!;
-            // Warm-up: the first quarter of the epochs (JIT, pools, the GC settling its budgets).
-            var warm = samples.Where(s => s.Epoch >= epochs / 4).ToList();
+            // Warm-up: the first quarter of the epochs (JIT, pools, the GC settling its budgets). The samples end with
+            // the last epoch's line: after it come the final evaluation and the curves.png rendering (ScottPlot and
+            // Skia load then, ~6 MiB), which are not the training loop whose flatness is in question.
+            var warm = samples.Where(s => s.Epoch >= epochs / 4 && s.Epoch < epochs).ToList();
             Assert.True(warm.Count >= 4, $"too few samples after warm-up ({warm.Count})");
             var baseline = warm.Take(Math.Max(1, warm.Count / 4)).Max(s => s.Rss);
             var peak = warm.Max(s => s.Rss);

@@ -57,6 +57,26 @@ public sealed class TrainerFaultTests
         new KinkedModel().LoadStateDict(global::Loom.Interop.Safetensors.Load(run.Model).Tensors);
     }
 
+    /// <summary>Killed after config.json but before the first checkpoint: --resume starts over, exactly as a fresh run.</summary>
+    [Fact]
+    public void AResumeWithoutACheckpointStartsFromTheBeginning()
+    {
+        using var dir = new TempDirectory();
+        Rng.ManualSeed(3);
+        var fresh = new RunDirectory(dir.File("fresh"));
+        new Trainer(new WideModel(), Blobs(), Config, fresh).Run(TestContext.Current.CancellationToken);
+        var killed = new RunDirectory(dir.File("killed"));
+        Directory.CreateDirectory(killed.Path);
+        File.WriteAllText(killed.Config, "{}");
+        File.WriteAllText(killed.History, History.Header + "\n1,1,tr");
+        Rng.ManualSeed(3);
+        var trainer = new Trainer(new WideModel(), Blobs(), Config, killed);
+        trainer.Resume();
+        trainer.Run(TestContext.Current.CancellationToken);
+        Assert.Equal(File.ReadAllBytes(fresh.Model), File.ReadAllBytes(killed.Model));
+        Assert.Equal(File.ReadAllText(fresh.History), File.ReadAllText(killed.History));
+    }
+
     [Fact]
     public void AResumeDropsAHistoryLineTornByAKill()
     {

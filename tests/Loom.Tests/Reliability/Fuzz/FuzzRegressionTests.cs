@@ -22,6 +22,25 @@ public sealed class FuzzRegressionTests
         Assert.StartsWith(path + ": ", e.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A 58-byte BMP whose header claims 16384×16384 pixels: the decoder allocated the 1 GiB buffer before finding
+    /// the data missing (the fuzzer slowed to a crawl on such cases). Now the claim is refused before allocating.
+    /// </summary>
+    [Fact]
+    public void ABmpClaimingAGigabyteOfPixelsIsRefusedBeforeAllocating()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("claims-1gib.bmp");
+        var bmp = FuzzTargets.ImageSeeds()[1];
+        BitConverter.TryWriteBytes(bmp.AsSpan(18), 16384);
+        BitConverter.TryWriteBytes(bmp.AsSpan(22), 16384);
+        File.WriteAllBytes(path, bmp);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<LoomException>(() => ImageFolder.LoadImage(path, new ImageFolderOptions { Height = 8, Width = 8 }));
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20, "refused before allocating the pixels");
+        Assert.Equal($"{path}: the header claims 16384×16384 pixels (1024 MiB decoded) from a 58-byte file; no real image compresses that far, so the file is corrupt", e.Message);
+    }
+
     /// <summary>A NUL inside a path argument: .NET throws ArgumentException("Null character in path"), which the CLI printed as a stack trace.</summary>
     [Fact]
     public void ANulInAPathArgumentIsOneLine()

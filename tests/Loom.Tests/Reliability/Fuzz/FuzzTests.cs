@@ -9,7 +9,7 @@ namespace Loom.Tests.Reliability.Fuzz;
 /// </summary>
 public sealed class FuzzTests
 {
-    public static TheoryData<string> Targets => ["idx", "safetensors", "spec", "history", "image", "cli"];
+    public static TheoryData<string> Targets => ["idx", "safetensors", "spec", "history", "cli", "image"];
 
     [Theory]
     [MemberData(nameof(Targets))]
@@ -31,7 +31,7 @@ public sealed class FuzzTests
             "history" => FuzzHarness.Run("history", FuzzTargets.HistorySeeds(), Mutator.MutateText, FuzzTargets.HistoryText, iterations,
                 s => FuzzTargets.Budget(s.Length * 2), s => s),
             "image" => FuzzHarness.Run("image", FuzzTargets.ImageSeeds(), Mutator.Mutate, FuzzTargets.ImageFile(scratch.Path), iterations,
-                describe: Convert.ToBase64String),
+                b => Math.Max(64L << 20, 8192L * b.Length) + FuzzTargets.Budget(b.Length), Convert.ToBase64String),
             "cli" => FuzzHarness.Run("cli", FuzzTargets.CliSeeds(scratch.Path), (s, r) => FuzzTargets.MutateCli(s, r, scratch.Path), FuzzTargets.Cli,
                 iterations, describe: a => string.Join(" ", a.Select(t => $"'{t}'"))),
             _ => throw new ArgumentOutOfRangeException(nameof(target)),
