@@ -28,7 +28,7 @@ public sealed class CrashSafetyTests(ReferenceRun reference) : IClassFixture<Ref
     public void SigkillChainThenResumeEqualsUninterruptedRun()
     {
         var tally = KillAndResume(kills: 5, independent: false, seed: 20261127);
-        TestContext.Current.TestOutputHelper?.WriteLine(tally);
+        Figures.Write(tally);
     }
 
     /// <summary>Long variant: 24 independent runs, each killed once at a random moment and resumed to the end.</summary>
@@ -36,7 +36,7 @@ public sealed class CrashSafetyTests(ReferenceRun reference) : IClassFixture<Ref
     public void SigkillAtTwentyFourRandomMomentsThenResumeEqualsUninterruptedRun()
     {
         var tally = KillAndResume(kills: 24, independent: true, seed: 7);
-        TestContext.Current.TestOutputHelper?.WriteLine(tally);
+        Figures.Write(tally);
     }
 
     [Fact]

@@ -37,6 +37,6 @@ public sealed class ExactResumeTests
         Assert.Contains("resuming at epoch 2, batch 1", resumed.Stderr, StringComparison.Ordinal);
         Assert.Equal(File.ReadAllBytes(new RunDirectory(full).Model), File.ReadAllBytes(new RunDirectory(killed).Model));
         Assert.Equal(File.ReadAllText(new RunDirectory(full).History), File.ReadAllText(new RunDirectory(killed).History));
-        TestContext.Current.TestOutputHelper?.WriteLine($"uninterrupted: {uninterrupted.Stdout}\nresumed: {resumed.Stdout}");
+        Figures.Write($"uninterrupted: {uninterrupted.Stdout}\nresumed: {resumed.Stdout}");
     }
 }

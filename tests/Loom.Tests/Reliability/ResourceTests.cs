@@ -48,7 +48,7 @@ public sealed class ResourceTests
             var baseline = warm.Take(Math.Max(1, warm.Count / 4)).Max(s => s.Rss);
             var peak = warm.Max(s => s.Rss);
             var growth = (double)peak / baseline - 1;
-            TestContext.Current.TestOutputHelper?.WriteLine(
+            Figures.Write(
                 $"{epochs * 256} steps: RSS after warm-up {baseline / 1048576.0:F1} MiB, peak later {peak / 1048576.0:F1} MiB ({growth:P2}); gen-2 collections {gen2}; {samples.Count} samples");
             Assert.True(growth < 0.05, $"resident set grew {growth:P2} after warm-up ({baseline} → {peak} bytes)");
             Assert.True(gen2 <= maxGen2, $"{gen2} gen-2 collections (at most {maxGen2} expected)");

@@ -170,5 +170,10 @@ public sealed class TrainerFaultTests
     }
 }
 
+/// <summary>
+/// Tests that set process-wide state (the global RNG, the thread count) in process: the trainer tests here, and the
+/// fuzzers, whose CLI cases run `train` far enough to seed the RNG. They run alone, so that other tests that build
+/// models from the global RNG stay deterministic.
+/// </summary>
 [CollectionDefinition("Reliability: global RNG", DisableParallelization = true)]
 public sealed class GlobalRngCollection;

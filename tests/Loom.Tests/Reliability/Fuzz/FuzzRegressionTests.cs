@@ -4,6 +4,7 @@ using Loom.Tests.Data;
 namespace Loom.Tests.Reliability.Fuzz;
 
 /// <summary>Inputs the fuzzers found that once failed, kept so they stay fixed (docs/reliability.md tells each story).</summary>
+[Collection("Reliability: global RNG")]
 public sealed class FuzzRegressionTests
 {
     /// <summary>
@@ -39,6 +40,18 @@ public sealed class FuzzRegressionTests
         var e = Assert.Throws<LoomException>(() => ImageFolder.LoadImage(path, new ImageFolderOptions { Height = 8, Width = 8 }));
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20, "refused before allocating the pixels");
         Assert.Equal($"{path}: the header claims 16384×16384 pixels (1024 MiB decoded) from a 58-byte file; no real image compresses that far, so the file is corrupt", e.Message);
+    }
+
+    /// <summary>A spec token holding a newline (from the long spec run): the error quoted it raw, on two lines.</summary>
+    [Fact]
+    public void ASpecTokenWithANewlineGivesAOneLineError()
+    {
+        // The exact case: seed spec 6 under mutation seed 1570811709 (CsCheck seed cHpTTbLsfe61).
+        var spec = Mutator.MutateText(FuzzTargets.SpecSeeds()[6], 1570811709UL);
+        Assert.Contains('\n', spec);
+        var e = Assert.Throws<LoomException>(() => FuzzTargets.Spec(spec));
+        Assert.StartsWith("spec: conv at position 1: kernel must be an integer, found '3\\nmr", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
     }
 
     /// <summary>A NUL inside a path argument: .NET throws ArgumentException("Null character in path"), which the CLI printed as a stack trace.</summary>

@@ -7,6 +7,7 @@ namespace Loom.Tests.Reliability.Fuzz;
 /// a one-line message, no other exception, no hang, no allocation beyond a small multiple of the input.
 /// A few thousand cases each in CI; the explicit tests run 100,000 each (docs/reliability.md has the figures).
 /// </summary>
+[Collection("Reliability: global RNG")]
 public sealed class FuzzTests
 {
     public static TheoryData<string> Targets => ["idx", "safetensors", "spec", "history", "cli", "image"];
@@ -36,6 +37,6 @@ public sealed class FuzzTests
                 iterations, describe: a => string.Join(" ", a.Select(t => $"'{t}'"))),
             _ => throw new ArgumentOutOfRangeException(nameof(target)),
         };
-        TestContext.Current.TestOutputHelper?.WriteLine(summary);
+        Figures.Write(summary);
     }
 }
