@@ -33,6 +33,12 @@ public static class Program
             stderr.WriteLine($"loom: {e.Message}");
             return 1;
         }
+        catch (ArgumentException e) when (e.ParamName is "path" or "path1" or "path2" or "paths" or "fileName" or "sourceFileName" or "destFileName")
+        {
+            // A file name the system refuses (a NUL character, found by fuzzing the arguments): one line, no trace.
+            stderr.WriteLine($"loom: invalid file name: {e.Message}");
+            return 1;
+        }
     }
 
     internal static RootCommand BuildRoot()

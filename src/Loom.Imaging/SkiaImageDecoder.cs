@@ -18,7 +18,9 @@ public sealed class SkiaImageDecoder : IImageDecoder
     {
         SKCodec? codec;
         SKCodecResult created;
-        var stream = new MemoryStream(bytes, writable: false);
+        // A native memory stream, not a managed one: Skia reads a managed stream through callbacks, and a fuzzed
+        // file made SKManagedStream throw inside such a callback, which no catch can reach (the process aborted).
+        var stream = new SKMemoryStream(bytes);
         try
         {
             codec = SKCodec.Create(stream, out created);
@@ -40,6 +42,13 @@ public sealed class SkiaImageDecoder : IImageDecoder
             var (w, h) = (codec.Info.Width, codec.Info.Height);
             if (w <= 0 || h <= 0) throw new LoomException($"{path}: the image is {w}×{h} pixels");
             if ((long)w * h > ImageDecoders.MaxPixels) throw new LoomException($"{path}: the image is {w}×{h} pixels, over the limit of {ImageDecoders.MaxPixels} pixels");
+            // The header's size drives the allocation below: a 58-byte BMP claiming 16384×16384 made the fuzzer
+            // allocate 1 GiB per case. Real images, even blank ones, do not compress beyond ~1,032:1 (deflate's limit),
+            // so past a 64 MiB floor the decoded size may be at most 8,192 times the file's.
+            var decodedBytes = (long)w * h * 4;
+            if (decodedBytes > Math.Max(64L << 20, 8192L * bytes.Length))
+                throw new LoomException($"{path}: the header claims {w}×{h} pixels ({decodedBytes >> 20} MiB decoded) from a {bytes.Length}-byte file; " +
+                    "no real image compresses that far, so the file is corrupt");
             var info = new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul);
             var pixels = new byte[w * h * 4];
             SKCodecResult decoded;

@@ -53,7 +53,7 @@ internal static class TrainCommand
             var resumeDir = parse.GetValue(resume);
             if (resumeDir is not null)
             {
-                session = TrainingSession.Open(resumeDir);
+                session = TrainingSession.OpenForTraining(resumeDir);
             }
             else
             {
@@ -101,7 +101,10 @@ internal static class TrainCommand
                 }
                 session = TrainingSession.Create(config, parse.GetValue(output) ?? RunDirectory.NewName());
             }
-            return Train(session, resumeDir is not null, parse.GetValue(json), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
+            using (session)
+            {
+                return Train(session, resumeDir is not null, parse.GetValue(json), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
+            }
         });
         return command.WithExamples(
             "loom train",
@@ -119,7 +122,6 @@ internal static class TrainCommand
     private static int Train(TrainingSession session, bool resuming, bool json, TextWriter stdout, TextWriter stderr)
     {
         var trainer = session.CreateTrainer();
-        if (resuming) trainer.Resume();
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
@@ -134,6 +136,8 @@ internal static class TrainCommand
             TrainingResult result = null!;
             var progress = new ProgressObserver(console, session.Config.Epochs);
             trainer.Observer = progress;
+            // After the observer is attached, so "resuming at epoch E, batch B" reaches stderr.
+            if (resuming) trainer.Resume();
             if (redirected)
             {
                 // No live bar when stderr is a file or pipe: a plain line every tenth of an epoch.
@@ -166,6 +170,7 @@ internal static class TrainCommand
     {
         if (json)
         {
+            using var self = System.Diagnostics.Process.GetCurrentProcess();
             var o = new JsonObject
             {
                 ["test_accuracy"] = r.TestAccuracy,
@@ -175,6 +180,9 @@ internal static class TrainCommand
                 ["seconds"] = Math.Round(r.Seconds, 3),
                 ["interrupted"] = r.Interrupted,
                 ["run_dir"] = r.RunDirectory,
+                // Resource use, for the long-run checks (a leak shows as a growing peak, churn as many gen-2 collections).
+                ["gc_gen2_collections"] = GC.CollectionCount(2),
+                ["peak_working_set_bytes"] = self.PeakWorkingSet64,
             };
             stdout.WriteLine(o.ToJsonString());
             return;

@@ -40,14 +40,35 @@ public static class Checkpoint
             ["rng"] = JsonSerializer.Serialize(new[] { rng.S0, rng.S1, rng.S2, rng.S3 }),
             ["rng_spare_normal"] = rng.SpareNormal?.ToString("R", CultureInfo.InvariantCulture) ?? "",
         };
-        Safetensors.Save(path, tensors, metadata);
+        Write(path, tensors, metadata, "checkpoint");
+    }
+
+    /// <summary>Writes a model's weights (<c>model.safetensors</c>) atomically, with the same clear error as a checkpoint.</summary>
+    public static void SaveWeights(string path, IReadOnlyDictionary<string, Tensor> weights) =>
+        Write(path, weights, new Dictionary<string, string> { ["format"] = "pt" }, "model");
+
+    /// <summary>
+    /// The atomic write (temp + rename) of <see cref="Safetensors.Save(string, IReadOnlyDictionary{string, Tensor}, IReadOnlyDictionary{string, string}?)"/>,
+    /// with a full disk or a read-only directory reported as one line that says the previous file is untouched.
+    /// </summary>
+    private static void Write(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string> metadata, string what)
+    {
+        try
+        {
+            Safetensors.Save(path, tensors, metadata);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            var previous = File.Exists(path) ? "the previous file is intact" : "no earlier file existed";
+            throw new LoomException($"{what}: could not write {path}: {e.Message.TrimEnd('.')} ({previous})", e);
+        }
     }
 
     /// <summary>Restores model, optimiser, scheduler and RNG from <paramref name="path"/>; returns where to continue.</summary>
     public static TrainingPosition Load(string path, Nn.Module model, Optimizer optimizer, ILrScheduler? scheduler)
     {
         if (!File.Exists(path)) throw new LoomException($"checkpoint: {path} does not exist");
-        var content = Safetensors.Load(path);
+        var content = LoadNamed(path);
         var meta = content.Metadata;
         if (!meta.TryGetValue("format", out var format) || format != Format)
             throw new LoomException($"checkpoint: {path} is not a Loom checkpoint (metadata 'format' is '{format}', expected '{Format}')");
@@ -73,6 +94,19 @@ public static class Checkpoint
             int.Parse(Get(meta, "batch", path), CultureInfo.InvariantCulture),
             long.Parse(Get(meta, "step", path), CultureInfo.InvariantCulture),
             double.Parse(Get(meta, "elapsed_seconds", path), CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Loads a safetensors file; a corrupt one's error names the file (the reader's own message may not).</summary>
+    public static SafetensorsContent LoadNamed(string path)
+    {
+        try
+        {
+            return Safetensors.Load(path);
+        }
+        catch (LoomException e) when (!e.Message.Contains(path, StringComparison.Ordinal))
+        {
+            throw new LoomException($"{path}: {e.Message}", e);
+        }
     }
 
     private static string Get(Dictionary<string, string> meta, string key, string path) =>

@@ -36,13 +36,35 @@ public sealed class History : IDisposable
         var history = new History();
         if (File.Exists(path))
         {
-            foreach (var row in Read(path))
+            foreach (var row in ReadRecoverable(path))
                 if (row.Step <= keepUpToStep) history._rows.Add(row);
         }
         // Rewrite atomically with the kept rows, then append from there.
         AtomicFile.WriteAllText(path, Format(history._rows));
         history._writer = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
         return history;
+    }
+
+    /// <summary>
+    /// Reads a history that a killed run may have left: rows are appended one line at a time, so only the last line
+    /// can be torn, and a complete row always ends with a newline. The unterminated tail is dropped (its step is past
+    /// the checkpoint, which is written only after the rows before it are flushed); a header without rows is empty.
+    /// </summary>
+    internal static List<HistoryRow> ReadRecoverable(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new LoomException($"history: {path} cannot be read: {e.Message}", e);
+        }
+        var end = text.LastIndexOf('\n');
+        var lines = end < 0 ? [] : text[..end].Split('\n');
+        if (lines.Length <= 1 || lines.Skip(1).All(string.IsNullOrWhiteSpace)) return [];
+        return Parse(lines, path);
     }
 
     /// <summary>Adds a row (and writes it to the file when open).</summary>

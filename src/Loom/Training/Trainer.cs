@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Loom.Diagnostics;
-using Loom.Interop;
 using Loom.Nn;
 using Loom.Optim;
 
@@ -79,6 +78,14 @@ public sealed class Trainer
     /// <summary>Continues from the run's checkpoint (model, optimiser, schedule, RNG, position).</summary>
     public void Resume()
     {
+        if (!File.Exists(_run.Checkpoint) && File.Exists(_run.Config))
+        {
+            // Killed before its first checkpoint: nothing was trained yet, and the session rebuilt the model from the
+            // seed exactly as a fresh run does, so starting over is the exact continuation.
+            _position = new TrainingPosition(0, 0, 0, 0);
+            Observer.OnMessage("no checkpoint yet: starting the run from the beginning");
+            return;
+        }
         _position = Checkpoint.Load(_run.Checkpoint, _model, _optimizer, _scheduler);
         Observer.OnMessage($"resuming at epoch {_position.Epoch + 1}, batch {_position.Batch + 1} (step {_position.Step})");
     }
@@ -173,7 +180,7 @@ public sealed class Trainer
         }
 
         var (testLoss, testAccuracy) = Metrics.Evaluate(_model, _data);
-        if (!interrupted) Safetensors.Save(_run.Model, _model.StateDict(), new Dictionary<string, string> { ["format"] = "pt" });
+        if (!interrupted) Checkpoint.SaveWeights(_run.Model, _model.StateDict());
         history.Flush();
         WriteDoctorReport(history);
         var epochsDone = interrupted ? Math.Max(0, (int)(step / Math.Max(1, _data.BatchesPerEpoch))) : _config.Epochs;
@@ -182,9 +189,24 @@ public sealed class Trainer
 
     private void SaveCheckpoint(History history, int epoch, int batch, long step, double elapsed)
     {
+        // A finite loss and gradient can still step the weights to inf (a huge rate): never checkpoint those, so
+        // the checkpoint on disk is always the last finite one.
+        if (_config.StopOn == "diverged" && NonFiniteParameter() is { } bad)
+            Diverged(history, $"diverged at step {step}: parameter '{bad}' is not finite after the optimiser step");
         history.Flush();
         _position = new TrainingPosition(epoch, batch, step, elapsed);
         Checkpoint.Save(_run.Checkpoint, _model, _optimizer, _scheduler, _position);
+    }
+
+    private string? NonFiniteParameter()
+    {
+        for (var i = 0; i < _parameters.Length; i++)
+        {
+            var p = _parameters[i];
+            for (var k = 0; k < p.Numel; k++)
+                if (!double.IsFinite(p.GetFlat(k))) return _parameterNames[i];
+        }
+        return null;
     }
 
     private string NonFiniteGradient()
@@ -239,10 +261,10 @@ public sealed class Trainer
         if (!File.Exists(_run.Model) && File.Exists(_run.Checkpoint))
         {
             // Leave a loadable model: the weights of the last good checkpoint.
-            var content = Safetensors.Load(_run.Checkpoint);
+            var content = Checkpoint.LoadNamed(_run.Checkpoint);
             var weights = content.Tensors.Where(t => t.Key.StartsWith("model/", StringComparison.Ordinal))
                 .ToDictionary(t => t.Key["model/".Length..], t => t.Value);
-            Safetensors.Save(_run.Model, weights, new Dictionary<string, string> { ["format"] = "pt" });
+            Checkpoint.SaveWeights(_run.Model, weights);
         }
         throw new TrainingDivergedException($"{message}; {kept}. Try a lower --lr or --clip 1.");
     }

@@ -6,17 +6,24 @@ namespace Loom.Training;
 
 /// <summary>
 /// Turns a <see cref="TrainConfig"/> into a ready <see cref="Trainer"/>: loads the data, resolves and builds the
-/// model, writes <c>config.json</c>; or reopens a run directory to resume or evaluate it.
+/// model, writes <c>config.json</c>; or reopens a run directory to resume or evaluate it. A session that trains holds
+/// the run directory's <see cref="RunLock"/> until disposed, so two processes never write into one run.
 /// </summary>
-public sealed class TrainingSession
+public sealed class TrainingSession : IDisposable
 {
-    private TrainingSession(TrainConfig config, RunDirectory run, ITrainingData data, Module model)
+    private TrainingSession(TrainConfig config, RunDirectory run, ITrainingData data, Module model, RunLock? runLock = null)
     {
         Config = config;
         Run = run;
         Data = data;
         Model = model;
+        Lock = runLock;
     }
+
+    /// <summary>The run directory's lock while this session trains (null for evaluation).</summary>
+    public RunLock? Lock { get; }
+
+    public void Dispose() => Lock?.Dispose();
 
     public TrainConfig Config { get; }
 
@@ -30,16 +37,50 @@ public sealed class TrainingSession
     public static TrainingSession Create(TrainConfig config, string runPath)
     {
         config.Validate();
-        Threads.Count = config.Threads;
-        Rng.ManualSeed(config.Seed);
-        var (data, resolved) = LoadData(config);
         var run = new RunDirectory(runPath);
-        if (File.Exists(run.Checkpoint))
-            throw new LoomException($"run: {run.Path} already holds a run (checkpoint.safetensors); use --resume {run.Path} or another --out");
-        var model = BuildModel(resolved, data);
-        Directory.CreateDirectory(run.Path);
-        AtomicFile.WriteAllText(run.Config, resolved.ToJson());
-        return new TrainingSession(resolved, run, data, model);
+        var existed = Directory.Exists(run.Path);
+        var runLock = RunLock.Acquire(run);
+        try
+        {
+            // Checked under the lock: a live run is reported as in use, a finished or killed one as a run to resume.
+            if (File.Exists(run.Checkpoint))
+                throw new LoomException($"run: {run.Path} already holds a run (checkpoint.safetensors); use --resume {run.Path} or another --out");
+            Threads.Count = config.Threads;
+            Rng.ManualSeed(config.Seed);
+            var (data, resolved) = LoadData(config);
+            var model = BuildModel(resolved, data);
+            AtomicFile.WriteAllText(run.Config, resolved.ToJson());
+            return new TrainingSession(resolved, run, data, model, runLock);
+        }
+        catch
+        {
+            runLock.Dispose();
+            // Leave nothing behind for a run that never started (bad data, bad spec).
+            if (!existed && Directory.Exists(run.Path) && !Directory.EnumerateFileSystemEntries(run.Path).Any()) Directory.Delete(run.Path);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Reopens an existing run to continue training it: takes the run's lock (a stale one from a killed process is
+    /// taken over) and removes the temporary files a killed writer left behind.
+    /// </summary>
+    public static TrainingSession OpenForTraining(string runPath)
+    {
+        var run = new RunDirectory(runPath);
+        if (!Directory.Exists(run.Path)) throw new LoomException($"run: {run.Path} does not exist");
+        var runLock = RunLock.Acquire(run);
+        try
+        {
+            runLock.RemoveStaleTemporaries();
+            var session = Open(runPath);
+            return new TrainingSession(session.Config, session.Run, session.Data, session.Model, runLock);
+        }
+        catch
+        {
+            runLock.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Reopens an existing run (for --resume and eval) with its saved config.</summary>
@@ -78,7 +119,7 @@ public sealed class TrainingSession
     public void LoadWeights()
     {
         if (!File.Exists(Run.Model)) throw new LoomException($"run: {Run.Path} has no model.safetensors (did training finish? a checkpoint may be resumed with --resume)");
-        Model.LoadStateDict(Interop.Safetensors.Load(Run.Model).Tensors);
+        Model.LoadStateDict(Checkpoint.LoadNamed(Run.Model).Tensors);
     }
 
     public Trainer CreateTrainer(ITrainingObserver? observer = null) => new(Model, Data, Config, Run, observer);

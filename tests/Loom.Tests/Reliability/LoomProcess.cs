@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Text;
+using Loom.Tests.Cli;
+
+namespace Loom.Tests.Reliability;
+
+/// <summary>
+/// A <c>loom</c> command line running out of process that a test can watch (its stderr lines arrive as they are
+/// written), interrupt (SIGINT, as Ctrl-C) or kill (SIGKILL, as a crash or power cut would end it).
+/// </summary>
+internal sealed class LoomProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _stdout = new();
+    private readonly StringBuilder _stderr = new();
+    private readonly object _gate = new();
+
+    private LoomProcess(Process process)
+    {
+        _process = process;
+    }
+
+    public int Id => _process.Id;
+
+    public static LoomProcess Start(params string[] args)
+    {
+        var start = new ProcessStartInfo(DotnetHost())
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+            WorkingDirectory = CliRunner.RepoRoot,
+        };
+        start.ArgumentList.Add(CliRunner.CliDll);
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        var process = new Process { StartInfo = start };
+        var result = new LoomProcess(process);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (result._gate) result._stdout.Append(e.Data).Append('\n');
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (result._gate) result._stderr.Append(e.Data).Append('\n');
+        };
+        process.Start();
+        process.StandardInput.Close();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return result;
+    }
+
+    public string Stdout
+    {
+        get
+        {
+            lock (_gate) return _stdout.ToString();
+        }
+    }
+
+    public string Stderr
+    {
+        get
+        {
+            lock (_gate) return _stderr.ToString();
+        }
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Waits until <paramref name="condition"/> holds, polling; false if the process ended or the time ran out first.</summary>
+    public bool WaitUntil(Func<bool> condition, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            if (condition()) return true;
+            if (_process.HasExited) return condition();
+            Thread.Sleep(5);
+        }
+        return false;
+    }
+
+    /// <summary>SIGKILL: the process ends at once, in whatever it was doing.</summary>
+    public void Kill()
+    {
+        try
+        {
+            _process.Kill();
+        }
+        catch (InvalidOperationException)
+        {
+            // already gone
+        }
+        _process.WaitForExit();
+    }
+
+    /// <summary>SIGINT, as Ctrl-C in a terminal.</summary>
+    public void Interrupt()
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", ["-INT", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
+        kill.WaitForExit();
+    }
+
+    /// <summary>Waits for the exit and returns the code (kills it and fails past <paramref name="timeout"/>).</summary>
+    public int WaitForExit(TimeSpan timeout)
+    {
+        if (!_process.WaitForExit(timeout))
+        {
+            Kill();
+            throw new TimeoutException($"loom did not finish within {timeout}\n--- stderr ---\n{Stderr}");
+        }
+        _process.WaitForExit(); // drain the output readers
+        return _process.ExitCode;
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited) Kill();
+        _process.Dispose();
+    }
+
+    private static string DotnetHost()
+    {
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        if (!string.IsNullOrEmpty(host) && File.Exists(host)) return host;
+        var self = Environment.ProcessPath;
+        if (self is not null && Path.GetFileNameWithoutExtension(self).Equals("dotnet", StringComparison.OrdinalIgnoreCase)) return self;
+        return "dotnet";
+    }
+}
