@@ -32,7 +32,9 @@ internal static class GemmTeam
     public static void For(int parts, Action<int> body)
     {
         var helpers = Math.Min(Threads.Count, parts) - 1;
-        if (helpers <= 0 || _isWorker || !Monitor.TryEnter(Gate))
+        // Monitor is re-entrant: a nested call from the calling thread (a recurrent step's product inside its row
+        // job) must run inline, not replace the running job.
+        if (helpers <= 0 || _isWorker || Monitor.IsEntered(Gate) || !Monitor.TryEnter(Gate))
         {
             for (var p = 0; p < parts; p++) body(p);
             return;
