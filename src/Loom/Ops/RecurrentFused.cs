@@ -301,14 +301,14 @@ internal static class RecurrentFused
         T[]? tanhC, T[]? ghn, T[]? ghStep, T[]? nStep, T[] y, T[] whhT, T[]? bhh)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        private int t, prevAt, hNextAt, cNextAt;
-        private T[] hNextArr = [];
-        private T[]? cNextArr;
+        private int _t, _prevAt, _hNextAt, _cNextAt;
+        private T[] _hNextArr = [];
+        private T[]? _cNextArr;
 
         /// <summary>Moves to step <paramref name="step"/>, whose h (and c) go to the given arrays and offsets.</summary>
         public void Set(int step, T[] hNext, int hAt, T[]? cNext, int cAt)
         {
-            (t, prevAt, hNextArr, hNextAt, cNextArr, cNextAt) = (step, step * tape.Batch * hidden, hNext, hAt, cNext, cAt);
+            (_t, _prevAt, _hNextArr, _hNextAt, _cNextArr, _cNextAt) = (step, step * tape.Batch * hidden, hNext, hAt, cNext, cAt);
         }
 
         public void Forward(int b0, int b1)
@@ -317,11 +317,11 @@ internal static class RecurrentFused
             var rows = b1 - b0;
             var gh = tape.Spec.Gates * hidden;
             var gru = kind == CellKind.Gru;
-            var gt = g.AsSpan((t * n + b0) * gh, rows * gh);
-            var hPrev = s.AsSpan(prevAt + b0 * hidden, rows * hidden);
-            var hNext = hNextArr.AsSpan(hNextAt + b0 * hidden, rows * hidden);
-            var cPrev = c is null ? default : c.AsSpan(prevAt + b0 * hidden, rows * hidden);
-            var cNext = cNextArr is null ? default : cNextArr.AsSpan(cNextAt + b0 * hidden, rows * hidden);
+            var gt = g.AsSpan((_t * n + b0) * gh, rows * gh);
+            var hPrev = s.AsSpan(_prevAt + b0 * hidden, rows * hidden);
+            var hNext = _hNextArr.AsSpan(_hNextAt + b0 * hidden, rows * hidden);
+            var cPrev = c is null ? default : c.AsSpan(_prevAt + b0 * hidden, rows * hidden);
+            var cNext = _cNextArr is null ? default : _cNextArr.AsSpan(_cNextAt + b0 * hidden, rows * hidden);
             // The GRU keeps W_h· h_prev + b_h· apart (b_hn sits inside r ⊙ (·)); the others add onto the projection.
             var ghRows = gru ? ghStep.AsSpan(b0 * gh, rows * gh) : gt;
             if (gru && bhh is not null)
@@ -332,11 +332,11 @@ internal static class RecurrentFused
             switch (kind)
             {
                 case CellKind.Lstm:
-                    RecurrentKernels.LstmForward(rows, hidden, gt, cPrev, cNext, tanhC.AsSpan(prevAt + b0 * hidden, rows * hidden), hNext);
+                    RecurrentKernels.LstmForward(rows, hidden, gt, cPrev, cNext, tanhC.AsSpan(_prevAt + b0 * hidden, rows * hidden), hNext);
                     break;
                 case CellKind.Gru:
                     RecurrentKernels.GruForward(rows, hidden, gt, ghRows, hPrev,
-                        ghn.AsSpan(prevAt + b0 * hidden, rows * hidden), hNext, nStep.AsSpan(b0 * hidden, rows * hidden));
+                        ghn.AsSpan(_prevAt + b0 * hidden, rows * hidden), hNext, nStep.AsSpan(b0 * hidden, rows * hidden));
                     break;
                 default:
                     RecurrentKernels.RnnForward(gt, kind == CellKind.RnnRelu, hNext);
@@ -344,9 +344,9 @@ internal static class RecurrentFused
             }
             for (var b = b0; b < b1; b++)
             {
-                var yRow = y.AsSpan((t * n + b) * width + d * hidden, hidden);
+                var yRow = y.AsSpan((_t * n + b) * width + d * hidden, hidden);
                 var local = (b - b0) * hidden;
-                if (tape.Valid(t, b))
+                if (tape.Valid(_t, b))
                 {
                     hNext.Slice(local, hidden).CopyTo(yRow);
                     continue;
