@@ -8,7 +8,7 @@ using Loom.Kernels;
 namespace Loom.Bench;
 
 /// <summary>
-/// Workloads W1–W7 of ../shared/anchors/torchsharp (so far W1 and W2), printed as the same markdown table.
+/// Workloads W1–W7 of ../shared/anchors/torchsharp, printed as the same markdown table.
 /// Every (workload, thread count) runs in a fresh child process: this program again, with <c>--child W T</c>.
 /// </summary>
 public static class Program

@@ -42,8 +42,6 @@ public abstract class Workload
         new(w, c, thr, metric, work / Median(secs), work / secs[^1], work / secs[0], secs.Length, note);
 
     /// <summary>All workloads, in the reference's order.</summary>
-    public static IReadOnlyList<Workload> All { get; } = [new W1Gemm(), new W2FmaPeak(),
-        new W5Recurrent(),
-        new W7Overhead(),
-    ];
+    public static IReadOnlyList<Workload> All { get; } =
+        [new W1Gemm(), new W2FmaPeak(), new W3SmallCnn(), new W4FashionMnist(), new W5Recurrent(), new W6Conv(), new W7Overhead()];
 }

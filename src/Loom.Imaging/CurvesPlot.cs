@@ -13,7 +13,7 @@ namespace Loom.Imaging;
 /// <remarks>
 /// Text needs fonts: ScottPlot finds them under <c>/usr/share/fonts</c> (Debian: <c>fonts-dejavu-core</c>) and draws
 /// no text at all without them; see <see cref="PictureFonts.Available"/>. Non-finite values (a diverged run's NaN) are
-/// left out of the lines. Markers (<see cref="RunCurves.Markers"/>) are dashed vertical lines with their label at the
+/// left out of the lines. Markers (<see cref="RunCurves.Markers"/>) are dashed vertical lines (solid in SVG, whose Skia canvas has no dashes) with their label at the
 /// top of the data area (the legend then goes below the plot).
 /// </remarks>
 /// <example>
@@ -49,8 +49,10 @@ public static class CurvesPlot
         ArgumentNullException.ThrowIfNull(runs);
         ArgumentNullException.ThrowIfNull(path);
         options ??= new CurvesPlotOptions();
-        ImageFile.FormatOf(path); // fail on a bad extension before drawing
-        var plots = Build(runs, options, out var metrics);
+        // Fails on a bad extension before drawing. Skia's SVG canvas cannot draw dash patterns (it prints
+        // "Unsupported path effect" to stderr per line and draws them solid), so SVGs get solid lines throughout.
+        var dashes = ImageFile.FormatOf(path) == ImageFormatKind.Png;
+        var plots = Build(runs, options, dashes, out var metrics);
         var width = options.Width;
         var height = options.Height;
         ImageFile.Write(path, width, height, canvas =>
@@ -70,7 +72,7 @@ public static class CurvesPlot
     }
 
     /// <summary>The ScottPlot plots, one per metric that some run has values for.</summary>
-    internal static List<Plot> Build(IReadOnlyList<RunCurves> runs, CurvesPlotOptions options, out IReadOnlyList<CurveMetric> metrics)
+    internal static List<Plot> Build(IReadOnlyList<RunCurves> runs, CurvesPlotOptions options, bool dashes, out IReadOnlyList<CurveMetric> metrics)
     {
         if (runs.Count == 0) throw new LoomException("plot: no runs to draw");
         if (options.Metrics.Count == 0) throw new LoomException("plot: no metrics to draw");
@@ -80,7 +82,7 @@ public static class CurvesPlot
         foreach (var metric in options.Metrics.Distinct())
         {
             if (!runs.Any(r => r.Rows.Any(row => double.IsFinite(row.Value(metric))))) continue;
-            plots.Add(BuildPanel(runs, metric, options));
+            plots.Add(BuildPanel(runs, metric, options, dashes));
             drawn.Add(metric);
         }
         if (plots.Count == 0)
@@ -92,7 +94,7 @@ public static class CurvesPlot
         return plots;
     }
 
-    private static Plot BuildPanel(IReadOnlyList<RunCurves> runs, CurveMetric metric, CurvesPlotOptions options)
+    private static Plot BuildPanel(IReadOnlyList<RunCurves> runs, CurveMetric metric, CurvesPlotOptions options, bool dashes)
     {
         var plot = new Plot();
         var font = PictureFonts.SansFamily;
@@ -131,7 +133,7 @@ public static class CurvesPlot
                 {
                     var val = plot.Add.ScatterLine(vx, vy, valColor);
                     val.LineWidth = 2;
-                    val.LinePattern = single ? LinePattern.Solid : LinePattern.Dashed;
+                    val.LinePattern = single || !dashes ? LinePattern.Solid : LinePattern.Dashed;
                     val.MarkerShape = MarkerShape.FilledCircle;
                     val.MarkerSize = 8;
                     val.LegendText = prefix + "val (per epoch)";
@@ -163,7 +165,7 @@ public static class CurvesPlot
             var limits = plot.Axes.GetLimits();
             plot.Axes.SetLimitsY(Math.Max(0, Math.Min(limits.Bottom, 0.9) - 0.02), 1.01);
         }
-        AddMarkers(plot, runs);
+        AddMarkers(plot, runs, dashes);
         // Marker labels sit at the top of the data area: the legend then goes below the plot, out of their way.
         if (runs.Any(r => r.Markers.Count > 0)) plot.ShowLegend(Edge.Bottom);
         else plot.ShowLegend(metric == CurveMetric.Accuracy ? Alignment.LowerRight : Alignment.UpperRight);
@@ -174,7 +176,7 @@ public static class CurvesPlot
     /// Each marker: a dashed vertical line and its label inside the top of the data area (not over the title),
     /// successive labels a line lower each so neighbours stay readable. Fixes the axis limits first.
     /// </summary>
-    private static void AddMarkers(Plot plot, IReadOnlyList<RunCurves> runs)
+    private static void AddMarkers(Plot plot, IReadOnlyList<RunCurves> runs, bool dashes)
     {
         if (runs.All(r => r.Markers.Count == 0)) return;
         var single = runs.Count == 1;
@@ -186,7 +188,7 @@ public static class CurvesPlot
             var color = single ? MarkerColor : Palette[r % Palette.Length];
             foreach (var marker in runs[r].Markers.OrderBy(m => m.Step))
             {
-                plot.Add.VerticalLine(marker.Step, 1.5f, color, LinePattern.Dashed);
+                plot.Add.VerticalLine(marker.Step, 1.5f, color, dashes ? LinePattern.Dashed : LinePattern.Solid);
                 var label = plot.Add.Text(single ? marker.Label : $"{runs[r].Name}: {marker.Label}", marker.Step, limits.Top);
                 label.Alignment = Alignment.UpperLeft;
                 label.LabelFontColor = Colors.White;

@@ -17,6 +17,18 @@
     /usr/bin/python3 tests/reference/torch_interop.py export --spec "conv(8,3,p=1) bn relu flatten linear(10)" \
         --input 1x8x8 --steps 5 --seed 1 --out /tmp/from-torch
 
+  rnn-export --kind lstm|gru|rnn --input F --hidden H --layers L [--bidirectional] --classes C --steps N --seed K --out DIR
+                          PyTorch → Loom for recurrent classifiers: SequenceClassifier (rnn = nn.LSTM/GRU/RNN
+                          batch_first, head = nn.Linear on the last step's output), trained N Adam steps on random
+                          sequences, saved with torch.save as DIR/model.pt (the test converts it with
+                          tools/torch_to_safetensors.py), DIR/keys.json and DIR/data.safetensors {"x", "y"}.
+  rnn-predict MANIFEST.json
+                          Loom → PyTorch for the same classifiers: each {"kind", "input", "hidden", "layers",
+                          "bidirectional", "classes", "model", "data", "out"} is built in torch, loads Loom's
+                          safetensors with strict=True and writes its outputs {"logits"} for data["x"] to "out".
+
+The conv export also writes model.pt (torch.save) next to its keys; the test converts it with the shipped tool.
+
 Needs only torch (Debian's python3-torch) and the standard library.
 """
 import argparse
@@ -30,6 +42,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 import torch_spec  # noqa: E402
+import torch_to_safetensors  # noqa: E402
 
 
 def predict(manifest):
@@ -75,12 +88,65 @@ def export(args):
     x = torch.randn(args.count, *shape)
     with torch.no_grad():
         y = model(x)
-    os.makedirs(args.out, exist_ok=True)
-    state = model.state_dict()
-    metadata = {"format": "pt", "keys": json.dumps(list(state.keys()))}  # PyTorch's key order, for the test
-    torch_spec.save_safetensors(os.path.join(args.out, "model.safetensors"), state, metadata)
-    torch_spec.save_safetensors(os.path.join(args.out, "data.safetensors"), {"x": x, "y": y})
+    _save_torch(model, args.out, {"x": x, "y": y})
     print("%s: trained %d steps, wrote %d state-dict keys" % (args.spec, args.steps, len(model.state_dict())))
+
+
+def _save_torch(model, out, data):
+    """As a PyTorch user saves: torch.save(state_dict) to model.pt; keys.json holds state_dict()'s key order."""
+    os.makedirs(out, exist_ok=True)
+    state = model.state_dict()
+    torch.save(state, os.path.join(out, "model.pt"))
+    with open(os.path.join(out, "keys.json"), "w", encoding="utf-8") as f:
+        json.dump(list(state.keys()), f)
+    torch_spec.save_safetensors(os.path.join(out, "data.safetensors"), data)
+
+
+class SequenceClassifier(torch.nn.Module):
+    """Loom's SequenceClassifier (per sequence): a batch-first recurrent layer `rnn`, a Linear `head` on the last step."""
+
+    def __init__(self, kind, input_size, hidden, layers, bidirectional, classes):
+        super().__init__()
+        layer = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[kind]
+        self.rnn = layer(input_size, hidden, num_layers=layers, bidirectional=bidirectional, batch_first=True)
+        self.head = torch.nn.Linear(hidden * (2 if bidirectional else 1), classes)
+
+    def forward(self, x):
+        output, _ = self.rnn(x)
+        return self.head(output[:, -1])
+
+
+def rnn_export(args):
+    torch.manual_seed(args.seed)
+    model = SequenceClassifier(args.kind, args.input, args.hidden, args.layers, args.bidirectional, args.classes)
+    optimiser = torch.optim.Adam(model.parameters(), lr=0.01)
+    for _ in range(args.steps):
+        x = torch.randn(16, args.length, args.input)
+        loss = F.cross_entropy(model(x), torch.randint(0, args.classes, (16,)))
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    model.eval()
+    x = torch.randn(args.count, args.length, args.input)
+    with torch.no_grad():
+        y = model(x)
+    _save_torch(model, args.out, {"x": x, "y": y})
+    print("%s: trained %d steps, wrote %d state-dict keys" % (model.rnn, args.steps, len(model.state_dict())))
+
+
+def rnn_predict(manifest):
+    with open(manifest, encoding="utf-8") as f:
+        jobs = json.load(f)
+    for job in jobs:
+        model = SequenceClassifier(job["kind"], job["input"], job["hidden"], job["layers"], job["bidirectional"], job["classes"])
+        tensors = torch_to_safetensors.load_file(job["model"])
+        model.load_state_dict(tensors, strict=True)
+        model.eval()
+        x = torch_to_safetensors.load_file(job["data"])["x"]
+        with torch.no_grad():
+            logits = model(x)
+        torch_spec.save_safetensors(job["out"], {"logits": logits})
+        print("%s: %d sequences, %d state-dict keys loaded strictly" % (model.rnn, x.shape[0], len(tensors)))
 
 
 def main():
@@ -98,12 +164,30 @@ def main():
     e.add_argument("--count", type=int, default=32)
     e.add_argument("--seed", type=int, default=1)
     e.add_argument("--out", required=True)
+    r = sub.add_parser("rnn-export")
+    r.add_argument("--kind", choices=["lstm", "gru", "rnn"], required=True)
+    r.add_argument("--input", type=int, required=True)
+    r.add_argument("--hidden", type=int, required=True)
+    r.add_argument("--layers", type=int, default=1)
+    r.add_argument("--bidirectional", action="store_true")
+    r.add_argument("--classes", type=int, default=3)
+    r.add_argument("--length", type=int, default=7)
+    r.add_argument("--steps", type=int, default=5)
+    r.add_argument("--count", type=int, default=16)
+    r.add_argument("--seed", type=int, default=1)
+    r.add_argument("--out", required=True)
+    rp = sub.add_parser("rnn-predict")
+    rp.add_argument("manifest")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.command == "predict":
         predict(args.manifest)
     elif args.command == "keys":
         keys(args.manifest, args.out)
+    elif args.command == "rnn-export":
+        rnn_export(args)
+    elif args.command == "rnn-predict":
+        rnn_predict(args.manifest)
     else:
         export(args)
 

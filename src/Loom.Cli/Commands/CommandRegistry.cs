@@ -14,6 +14,7 @@ internal static class CommandRegistry
         yield return PlotCommand.Create();
         yield return ShowCommand.Create();
         yield return GradflowCommand.Create();
+        yield return ExportCommand.Create();
         yield break;
     }
 }

@@ -12,7 +12,7 @@ internal static class EvalCommand
     {
         var run = new Argument<string>("run") { Description = "The run directory (holds config.json and model.safetensors)." };
         var data = new Option<string?>("--data", "-d") { Description = "Evaluate on another dataset with the same input shape and classes." };
-        var dataDir = new Option<string?>("--data-dir") { Description = "Folder with IDX files." };
+        var dataDir = new Option<string?>("--data-dir") { Description = "Folder with IDX files, or of class folders for image-folder (images are read with the run's --image-size, --grayscale and --resize from config.json)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
         var command = new Command("eval", "Evaluate a trained run on its test set.") { run, data, dataDir, json };
         command.SetAction(parse =>

@@ -14,10 +14,13 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        var data = new Option<string>("--data", "-d") { Description = "Dataset: digits, fashion-mnist, or a folder with --data-dir; or a sequence task: temporal-order, echo, echo-bits.", DefaultValueFactory = _ => "digits" };
-        var dataDir = new Option<string?>("--data-dir") { Description = "Folder with the four IDX files (train/t10k images/labels)." };
+        var data = new Option<string>("--data", "-d") { Description = "Dataset: digits, fashion-mnist, image-folder (your photos, with --data-dir), or any folder of IDX files with --data-dir; or a sequence task: temporal-order, echo, echo-bits.", DefaultValueFactory = _ => "digits" };
+        var dataDir = new Option<string?>("--data-dir") { Description = "Folder with the four IDX files (train/t10k images/labels); for --data image-folder, the folder of class folders (cat/…, dog/…, or train/ and test/ each holding them)." };
+        var imageSize = new Option<string?>("--image-size", "--size") { Description = "image-folder: size every image is resized to, HxW or one number (default 32x32).", HelpName = "HxW" };
+        var grayscale = new Option<bool>("--grayscale") { Description = "image-folder: one luma channel instead of R, G, B." };
+        var resize = new Option<string?>("--resize") { Description = "image-folder: how other aspect ratios are fitted: stretch (default), center-crop or pad (black borders)." };
         var model = new Option<string>("--model", "-m") { Description = "A preset (smallcnn, resnet-small, mlp, lenet5) or a spec as in 'loom summary'; for sequence tasks rnn, rnn-relu, gated-rnn, attention-rnn, lstm or gru (default: temporal-order lstm, echo gru, echo-bits rnn-relu).", DefaultValueFactory = _ => "smallcnn" };
-        var epochs = new Option<int>("--epochs", "-e") { Description = "Passes over the training set (sequence tasks: temporal-order 50, echo 100, echo-bits 10).", DefaultValueFactory = _ => 2 };
+        var epochs = new Option<int>("--epochs", "-e") { Description = "Passes over the training set (sequence tasks: temporal-order 50, echo 100 (200 with --max-delay), echo-bits 10).", DefaultValueFactory = _ => 2 };
         var batch = new Option<int>("--batch-size", "-b") { Description = "Samples per step.", DefaultValueFactory = _ => 32 };
         var lr = new Option<double>("--lr") { Description = "Learning rate (the peak rate under onecycle; sequence tasks: 0.01).", DefaultValueFactory = _ => 3e-3 };
         var optimizer = new Option<string>("--optimizer") { Description = "sgd, adam, adamw or rmsprop.", DefaultValueFactory = _ => "adam" };
@@ -31,8 +34,8 @@ internal static class TrainCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed of everything random: same seed and threads, same run.", DefaultValueFactory = _ => 1UL };
         var threads = new Option<int>("--threads") { Description = "Threads for the kernels.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var stopOn = new Option<string>("--stop-on") { Description = "diverged (stop when the loss or a gradient is NaN/inf) or none.", DefaultValueFactory = _ => "diverged" };
-        var hidden = new Option<int?>("--hidden") { Description = "Sequence tasks: hidden size (default: temporal-order 16, echo 64, echo-bits 8)." };
-        var layers = new Option<int?>("--layers") { Description = "Sequence tasks: stacked layers of rnn, rnn-relu, lstm, gru (default 1)." };
+        var hidden = new Option<int?>("--hidden") { Description = "Sequence tasks: hidden size (default: temporal-order 16, echo 64 (128 with --max-delay), echo-bits 8)." };
+        var layers = new Option<int?>("--layers") { Description = "Sequence tasks: stacked layers of rnn, rnn-relu, lstm, gru (default 1; 2 for echo with --max-delay)." };
         var level = new Option<string?>("--level") { Description = "temporal-order: easy, normal (default), moderate, hard, nightmare." };
         var delay = new Option<int?>("--delay") { Description = "echo: fixed delay (default 4, < 15); echo-bits: delay (default 3)." };
         var maxDelay = new Option<int?>("--max-delay") { Description = "echo: variable delay 0…M per sequence, given as an input (M < 20)." };
@@ -42,7 +45,7 @@ internal static class TrainCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object at the end (progress goes to stderr)." };
         var command = new Command("train", "Train a model; writes config.json, history.csv, checkpoints and model.safetensors to the run directory.")
         {
-            data, dataDir, model, epochs, batch, lr, optimizer, momentum, schedule, warmup, clip, weightDecay, smoothing, augment, seed, threads, stopOn, hidden, layers, level, delay, maxDelay, k, output, resume, json,
+            data, dataDir, imageSize, grayscale, resize, model, epochs, batch, lr, optimizer, momentum, schedule, warmup, clip, weightDecay, smoothing, augment, seed, threads, stopOn, hidden, layers, level, delay, maxDelay, k, output, resume, json,
         };
         command.SetAction(parse =>
         {
@@ -79,6 +82,9 @@ internal static class TrainCommand
                     Delay = parse.GetValue(delay),
                     MaxDelay = parse.GetValue(maxDelay),
                     K = parse.GetValue(k),
+                    ImageSize = parse.GetValue(imageSize) is { } size ? SizeList(Loom.Data.ImageResizes.ParseSize(size)) : null,
+                    Grayscale = parse.GetValue(grayscale) ? true : null,
+                    Resize = parse.GetValue(resize) is { } mode ? Loom.Data.ImageResizes.Name(Loom.Data.ImageResizes.Parse(mode)) : null,
                 };
                 if (SequenceTaskData.IsSequenceTask(config.Data))
                 {
@@ -88,7 +94,7 @@ internal static class TrainCommand
                     config = config with
                     {
                         Model = Given(model) ? config.Model : SequenceTaskData.DefaultModel(config.Data),
-                        Epochs = Given(epochs) ? config.Epochs : SequenceTaskData.DefaultEpochs(config.Data),
+                        Epochs = Given(epochs) ? config.Epochs : SequenceTaskData.DefaultEpochs(config.Data, config.MaxDelay),
                         Lr = Given(lr) ? config.Lr : 1e-2,
                         Schedule = Given(schedule) ? config.Schedule : "cosine",
                     };
@@ -104,8 +110,11 @@ internal static class TrainCommand
             "loom train --data echo --delay 4 --model gru --seed 1 --json",
             "loom train --data temporal-order --level moderate --model lstm --hidden 12 --optimizer rmsprop --lr 0.001 --clip 1 --schedule cosine --epochs 100",
             "loom train --data echo-bits --model rnn-relu --hidden 8",
+            "loom train --data image-folder --data-dir photos --image-size 64x64 --resize center-crop --augment standard --epochs 10",
             "loom train --resume runs/20261127-170000");
     }
+
+    private static int[] SizeList((int Height, int Width) size) => [size.Height, size.Width];
 
     private static int Train(TrainingSession session, bool resuming, bool json, TextWriter stdout, TextWriter stderr)
     {

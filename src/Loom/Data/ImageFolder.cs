@@ -27,7 +27,7 @@ public sealed record ImageFolderIndex(string Folder, IReadOnlyList<string> Class
 /// Images in nested folders of a class belong to it. Hidden files and folders (<c>.name</c>) and files with other
 /// extensions are skipped. At least two classes, each with at least one image.</para>
 /// <para><b>Pixels.</b> RGB (alpha dropped) or luma (<see cref="ImageFolderOptions.Grayscale"/>), resized with
-/// Pillow's antialiased bilinear filter, stretched or centre-cropped (<see cref="ImageFolderOptions.Resize"/>).
+/// Pillow's antialiased bilinear filter, stretched, centre-cropped or padded (<see cref="ImageFolderOptions.Resize"/>).
 /// Files are decoded in parallel, each into its own slot, so the result does not depend on the scheduling.</para>
 /// <para><b>Stratified split.</b> One <see cref="Generator"/> seeded with <see cref="ImageFolderOptions.Seed"/>
 /// shuffles each class's images in turn (class order); the first round(n·fraction) go to the test split (at least

@@ -9,6 +9,55 @@ public enum ImageResize
     /// <summary>Keep the aspect ratio: scale until the image covers the output, then cut the centre
     /// (torchvision's <c>Resize(min(H, W))</c> then <c>CenterCrop((H, W))</c>).</summary>
     CenterCrop,
+
+    /// <summary>Keep the aspect ratio: scale until the whole image fits inside the output, centre it, and fill the
+    /// borders with black (0) — nothing of the picture is cut or distorted (a letterbox).</summary>
+    Pad,
+}
+
+/// <summary>The names of <see cref="ImageResize"/> modes as the command line and <c>config.json</c> spell them.</summary>
+public static class ImageResizes
+{
+    /// <summary>The names accepted: <c>stretch</c>, <c>center-crop</c> (or <c>centre-crop</c>, <c>crop</c>), <c>pad</c>.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["stretch", "center-crop", "pad"];
+
+    /// <summary>The canonical name of <paramref name="mode"/>.</summary>
+    public static string Name(ImageResize mode) => mode switch
+    {
+        ImageResize.Stretch => "stretch",
+        ImageResize.CenterCrop => "center-crop",
+        ImageResize.Pad => "pad",
+        _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, null),
+    };
+
+    /// <summary>Parses a mode name (case-insensitive); an unknown one is an error listing the known names.</summary>
+    public static ImageResize Parse(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return name.Trim().ToLowerInvariant() switch
+        {
+            "stretch" => ImageResize.Stretch,
+            "center-crop" or "centre-crop" or "centercrop" or "crop" => ImageResize.CenterCrop,
+            "pad" or "letterbox" => ImageResize.Pad,
+            _ => throw new LoomException($"--resize: unknown mode '{name}'; known: {string.Join(", ", Names)}"),
+        };
+    }
+
+    /// <summary>
+    /// Parses an output size: <c>H</c>x<c>W</c> (<c>64x48</c>, <c>64×48</c>, <c>64,48</c>) or one number for a square;
+    /// anything else, or a size that is not positive, is an error quoting the text.
+    /// </summary>
+    public static (int Height, int Width) ParseSize(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var parts = text.Trim().ToLowerInvariant().Split(['x', '×', ','], StringSplitOptions.TrimEntries);
+        if (parts.Length is 1 or 2
+            && int.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var h)
+            && int.TryParse(parts[^1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var w)
+            && h > 0 && w > 0)
+            return (h, w);
+        throw new LoomException($"--image-size: expected HxW such as 64x64 (or one number for a square), found '{text}'");
+    }
 }
 
 /// <summary>Settings of <see cref="ImageFolder"/>: the output size and colour, and the split of a folder without <c>test/</c>.</summary>

@@ -83,6 +83,11 @@ internal static class ImageFolderResize
         var plane = outHeight * outWidth;
         if (channels is not (1 or 3) || destination.Length != channels * plane || rgba.Length < srcWidth * srcHeight * 4)
             throw new LoomException($"image resize: {rgba.Length} bytes of {srcWidth}×{srcHeight} into {destination.Length} values of {channels}×{outHeight}×{outWidth}");
+        if (mode == ImageResize.Pad)
+        {
+            Letterbox(rgba, srcWidth, srcHeight, destination, channels, outHeight, outWidth);
+            return;
+        }
         var (x0, y0, x1, y1) = SourceBox(srcWidth, srcHeight, outHeight, outWidth, mode);
         var horizontal = Compute(srcWidth, x0, x1, outWidth);
         var vertical = Compute(srcHeight, y0, y1, outHeight);
@@ -113,6 +118,40 @@ internal static class ImageFolderResize
         finally
         {
             ArrayPool<double>.Shared.Return(temp);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="ImageResize.Pad"/>: the image scaled by min(W/w, H/h) to an inner size (at least 1 pixel each way,
+    /// rounded), stretched into it with the same filter, then copied centred into a black output (the extra pixel of
+    /// an odd border goes to the right and bottom).
+    /// </summary>
+    private static void Letterbox(ReadOnlySpan<byte> rgba, int srcWidth, int srcHeight, Span<float> destination, int channels, int outHeight, int outWidth)
+    {
+        var scale = Math.Min((double)outWidth / srcWidth, (double)outHeight / srcHeight);
+        var innerWidth = Math.Clamp((int)Math.Round(srcWidth * scale), 1, outWidth);
+        var innerHeight = Math.Clamp((int)Math.Round(srcHeight * scale), 1, outHeight);
+        var innerPlane = innerHeight * innerWidth;
+        var buffer = ArrayPool<float>.Shared.Rent(channels * innerPlane);
+        try
+        {
+            var inner = buffer.AsSpan(0, channels * innerPlane);
+            Resize(rgba, srcWidth, srcHeight, inner, channels, innerHeight, innerWidth, ImageResize.Stretch);
+            destination.Clear();
+            var x0 = (outWidth - innerWidth) / 2;
+            var y0 = (outHeight - innerHeight) / 2;
+            for (var c = 0; c < channels; c++)
+            {
+                for (var y = 0; y < innerHeight; y++)
+                {
+                    inner.Slice((c * innerPlane) + (y * innerWidth), innerWidth)
+                        .CopyTo(destination.Slice((c * outHeight * outWidth) + ((y0 + y) * outWidth) + x0, innerWidth));
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(buffer);
         }
     }
 

@@ -32,12 +32,26 @@ public static class Safetensors
 
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    /// <summary>Reads a safetensors file.</summary>
+    /// <summary>Reads a safetensors file. Every error names the file (and the key, where one is at fault).</summary>
     public static SafetensorsContent Load(string path)
     {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        return Load(stream);
+        if (!File.Exists(path)) throw new LoomException($"safetensors: {path} does not exist");
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            return Load(stream);
+        }
+        catch (LoomException e) when (e.Message.StartsWith(ErrorPrefix, StringComparison.Ordinal))
+        {
+            throw new LoomException($"{ErrorPrefix}{path}: {e.Message[ErrorPrefix.Length..]}", e);
+        }
+        catch (IOException e)
+        {
+            throw new LoomException($"{ErrorPrefix}{path}: cannot be read ({e.Message})", e);
+        }
     }
+
+    private const string ErrorPrefix = "safetensors: ";
 
     /// <summary>Reads a safetensors image held in memory.</summary>
     public static SafetensorsContent Load(byte[] bytes)

@@ -161,7 +161,7 @@ internal static unsafe class GemmF32
         public static void Run(Problem p)
         {
             var threads = Threads.Count;
-            if (threads == 1 || (long)p.M * p.N * p.K < ParallelWork)
+            if (threads == 1 || (long)p.M * p.N * p.K < ParallelWork || GemmTeam.InPart)
             {
                 Block(p);
                 return;

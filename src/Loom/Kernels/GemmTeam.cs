@@ -29,12 +29,14 @@ internal static class GemmTeam
     [ThreadStatic]
     private static bool _isWorker;
 
+    /// <summary>True on a thread that is running a part of a team job: a GEMM there runs on that thread alone.</summary>
+    public static bool InPart => _isWorker || Monitor.IsEntered(Gate);
+
     public static void For(int parts, Action<int> body)
     {
         var helpers = Math.Min(Threads.Count, parts) - 1;
-        // Monitor is re-entrant: a nested call from the calling thread (a recurrent step's product inside its row
-        // job) must run inline, not replace the running job.
-        if (helpers <= 0 || _isWorker || Monitor.IsEntered(Gate) || !Monitor.TryEnter(Gate))
+        // Inside a part already (a worker, or the caller, which holds the re-entrant Gate): run inline.
+        if (helpers <= 0 || InPart || !Monitor.TryEnter(Gate))
         {
             for (var p = 0; p < parts; p++) body(p);
             return;

@@ -38,6 +38,13 @@ public static class Im2Col
 {
     /// <summary>Unrolls one image [C, H, W] into <paramref name="cols"/> [C·kH·kW, outH·outW] (every entry written).</summary>
     public static void Forward<T>(ReadOnlySpan<T> image, in PatchGeometry g, Span<T> cols)
+        where T : unmanaged, IFloatingPointIeee754<T> => Forward(image, g, cols, g.Columns);
+
+    /// <summary>
+    /// Unrolls one image into the first outH·outW entries of each of the C·kH·kW rows of <paramref name="cols"/>, rows
+    /// <paramref name="ld"/> apart: several images side by side make one wide column matrix for a single GEMM.
+    /// </summary>
+    public static void Forward<T>(ReadOnlySpan<T> image, in PatchGeometry g, Span<T> cols, int ld)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var (outH, outW, h, w) = (g.OutHeight, g.OutWidth, g.Height, g.Width);
@@ -49,7 +56,7 @@ public static class Im2Col
             {
                 for (var kw = 0; kw < g.KernelWidth; kw++, row++)
                 {
-                    var dst = cols.Slice(row * outH * outW, outH * outW);
+                    var dst = cols.Slice(row * ld, outH * outW);
                     var offW = kw * g.DilationWidth - g.PadLeft;
                     var (owLo, owHi) = ValidRange(offW, g.StrideWidth, w, outW);
                     for (var oh = 0; oh < outH; oh++)
@@ -81,6 +88,10 @@ public static class Im2Col
 
     /// <summary>Adds the columns <paramref name="cols"/> [C·kH·kW, outH·outW] back into <paramref name="image"/> [C, H, W] (accumulates).</summary>
     public static void Backward<T>(ReadOnlySpan<T> cols, in PatchGeometry g, Span<T> image)
+        where T : unmanaged, IFloatingPointIeee754<T> => Backward(cols, g, image, g.Columns);
+
+    /// <summary>Adds columns stored with rows <paramref name="ld"/> apart (see <see cref="Forward{T}(ReadOnlySpan{T}, in PatchGeometry, Span{T}, int)"/>) into <paramref name="image"/>.</summary>
+    public static void Backward<T>(ReadOnlySpan<T> cols, in PatchGeometry g, Span<T> image, int ld)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var (outH, outW, h, w) = (g.OutHeight, g.OutWidth, g.Height, g.Width);
@@ -92,7 +103,7 @@ public static class Im2Col
             {
                 for (var kw = 0; kw < g.KernelWidth; kw++, row++)
                 {
-                    var src = cols.Slice(row * outH * outW, outH * outW);
+                    var src = cols.Slice(row * ld, outH * outW);
                     var offW = kw * g.DilationWidth - g.PadLeft;
                     var (owLo, owHi) = ValidRange(offW, g.StrideWidth, w, outW);
                     if (owLo >= owHi) continue;
@@ -103,11 +114,32 @@ public static class Im2Col
                         var line = src.Slice(oh * outW, outW);
                         var dst = plane.Slice(ih * w, w);
                         var iw = owLo * g.StrideWidth + offW;
-                        for (var ow = owLo; ow < owHi; ow++, iw += g.StrideWidth) dst[iw] += line[ow];
+                        if (g.StrideWidth == 1)
+                        {
+                            var run = dst.Slice(iw, owHi - owLo);
+                            AddInto(run, line[owLo..owHi]);
+                        }
+                        else
+                        {
+                            for (var ow = owLo; ow < owHi; ow++, iw += g.StrideWidth) dst[iw] += line[ow];
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// <summary>dst += src, vectorised for float32 (the stride-1 rows of col2im).</summary>
+    private static void AddInto<T>(Span<T> dst, ReadOnlySpan<T> src)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float))
+        {
+            var d = System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(dst);
+            System.Numerics.Tensors.TensorPrimitives.Add(d, System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(src), d);
+            return;
+        }
+        for (var i = 0; i < dst.Length; i++) dst[i] += src[i];
     }
 
     /// <summary>The window positions [lo, hi) whose tap iw = ow·s + offset lies inside [0, size).</summary>

@@ -1,4 +1,8 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Loom.Kernels;
 
@@ -18,6 +22,12 @@ public static class PoolKernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var (plane, outPlane) = (g.Height * g.Width, g.OutHeight * g.OutWidth);
+        if (typeof(T) == typeof(float) && IsPlain2x2(g))
+        {
+            var (fin, fout) = (Unsafe.As<ReadOnlyMemory<T>, ReadOnlyMemory<float>>(ref input), Unsafe.As<Memory<T>, Memory<float>>(ref output));
+            ForPlanes(g.Channels, plane, (start, end) => Max2x2Forward(fin.Span, g, start, end, fout.Span, indices.Span));
+            return;
+        }
         ForPlanes(g.Channels, plane, (start, end) =>
         {
             for (var p = start; p < end; p++)
@@ -57,6 +67,99 @@ public static class PoolKernels
                 }
             }
         });
+    }
+
+    /// <summary>The 2×2, stride-2 window without padding or dilation of every CNN's pooling layer, all windows complete.</summary>
+    private static bool IsPlain2x2(in PatchGeometry g) =>
+        g is { KernelHeight: 2, KernelWidth: 2, StrideHeight: 2, StrideWidth: 2, PadTop: 0, PadLeft: 0, DilationHeight: 1, DilationWidth: 1 }
+        && 2 * g.OutHeight <= g.Height && 2 * g.OutWidth <= g.Width; // every window inside the input (not so in ceil mode)
+
+    /// <summary>
+    /// <see cref="MaxForward{T}"/> for 2×2 windows at stride 2 (no padding), planes [start, end): the same scan order
+    /// (row 0 left, right, row 1 left, right), the same rule (a later tap wins when it is greater or NaN), without the
+    /// generic per-tap bounds tests that made the general loop the slowest op of a SmallCnn step.
+    /// </summary>
+    [SkipLocalsInit]
+    private static void Max2x2Forward(ReadOnlySpan<float> input, in PatchGeometry g, int start, int end, Span<float> output, Span<int> indices)
+    {
+        var (w, oh, ow) = (g.Width, g.OutHeight, g.OutWidth);
+        var (plane, outPlane) = (g.Height * w, oh * ow);
+        for (var p = start; p < end; p++)
+        {
+            var x = input.Slice(p * plane, plane);
+            var y = output.Slice(p * outPlane, outPlane);
+            var idx = indices.Slice(p * outPlane, outPlane);
+            for (var i = 0; i < oh; i++)
+            {
+                var r0 = x.Slice(2 * i * w, w);
+                var r1 = x.Slice((2 * i + 1) * w, w);
+                var yr = y.Slice(i * ow, ow);
+                var ir = idx.Slice(i * ow, ow);
+                var base0 = 2 * i * w;
+                var j = 0;
+                if (Avx512F.IsSupported)
+                {
+                    // 16 windows at a time: 32 floats of each input row, split into even and odd columns.
+                    for (; j < ow && (long)p * plane + base0 + w + 2 * j + 32 <= input.Length; j += 16)
+                        Max2x2Vector(input, p * plane + base0, w, 2 * j, base0 + 2 * j, Math.Min(16, ow - j), yr[j..], ir[j..]);
+                }
+                for (; j < yr.Length && j < ir.Length; j++)
+                {
+                    var c = 2 * j;
+                    if ((uint)(c + 1) >= (uint)r0.Length || (uint)(c + 1) >= (uint)r1.Length) break;
+                    var best = r0[c];
+                    var at = base0 + c;
+                    var v = r0[c + 1];
+                    if (v > best || float.IsNaN(v)) (best, at) = (v, base0 + c + 1);
+                    v = r1[c];
+                    if (v > best || float.IsNaN(v)) (best, at) = (v, base0 + w + c);
+                    v = r1[c + 1];
+                    if (v > best || float.IsNaN(v)) (best, at) = (v, base0 + w + c + 1);
+                    yr[j] = best;
+                    ir[j] = at;
+                }
+            }
+        }
+    }
+
+    private static readonly Vector512<int> EvenLanes = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    private static readonly Vector512<int> OddLanes = EvenLanes + Vector512<int>.One;
+
+    /// <summary>
+    /// Up to 16 windows of one output row: reads 32 floats of both input rows from <paramref name="row0"/> + c (the
+    /// caller checks they lie inside <paramref name="input"/>; columns past the row feed only lanes not stored),
+    /// compares without branches (random data made the scalar loop's branches mispredict), stores <paramref name="count"/>.
+    /// </summary>
+    [SkipLocalsInit]
+    private static void Max2x2Vector(ReadOnlySpan<float> input, int row0, int w, int c, int at0, int count, Span<float> y, Span<int> idx)
+    {
+        ref var x = ref MemoryMarshal.GetReference(input);
+        var (a0, a1) = (Vector512.LoadUnsafe(ref x, (nuint)(row0 + c)), Vector512.LoadUnsafe(ref x, (nuint)(row0 + c + 16)));
+        var (b0, b1) = (Vector512.LoadUnsafe(ref x, (nuint)(row0 + w + c)), Vector512.LoadUnsafe(ref x, (nuint)(row0 + w + c + 16)));
+        var best = Avx512F.PermuteVar16x32x2(a0, EvenLanes, a1);
+        var at = Vector512.Create(at0) + EvenLanes;
+        var v = Avx512F.PermuteVar16x32x2(a0, OddLanes, a1);
+        var m = Vector512.GreaterThan(v, best) | Vector512.IsNaN(v);
+        (best, at) = (Vector512.ConditionalSelect(m, v, best), Vector512.ConditionalSelect(m.AsInt32(), at + Vector512<int>.One, at));
+        v = Avx512F.PermuteVar16x32x2(b0, EvenLanes, b1);
+        m = Vector512.GreaterThan(v, best) | Vector512.IsNaN(v);
+        var atRow1 = Vector512.Create(at0 + w) + EvenLanes;
+        (best, at) = (Vector512.ConditionalSelect(m, v, best), Vector512.ConditionalSelect(m.AsInt32(), atRow1, at));
+        v = Avx512F.PermuteVar16x32x2(b0, OddLanes, b1);
+        m = Vector512.GreaterThan(v, best) | Vector512.IsNaN(v);
+        (best, at) = (Vector512.ConditionalSelect(m, v, best), Vector512.ConditionalSelect(m.AsInt32(), atRow1 + Vector512<int>.One, at));
+        if (count == 16 && y.Length >= 16 && idx.Length >= 16)
+        {
+            best.StoreUnsafe(ref MemoryMarshal.GetReference(y));
+            at.StoreUnsafe(ref MemoryMarshal.GetReference(idx));
+            return;
+        }
+        Span<float> yt = stackalloc float[16];
+        Span<int> it = stackalloc int[16];
+        best.CopyTo(yt);
+        at.CopyTo(it);
+        yt[..count].CopyTo(y);
+        it[..count].CopyTo(idx);
     }
 
     /// <summary>∂x[p, indices[p, o]] += G[p, o]: each output's gradient goes to its argmax (overwrites ∂x).</summary>

@@ -143,6 +143,29 @@ public abstract class Module
         }
     }
 
+    /// <summary>
+    /// Loads a state dict saved as safetensors (by <c>Safetensors.Save(path, model.StateDict())</c>, by PyTorch via
+    /// <c>safetensors.torch.save_file</c>, or by <c>tools/torch_to_safetensors.py</c>) into this module. PyTorch's int64
+    /// <c>num_batches_tracked</c> and float16/bfloat16 weights are converted. With <paramref name="strict"/>, missing
+    /// and unexpected keys are an error; a mis-shaped key always is; every error names the file and the keys.
+    /// </summary>
+    /// <example><code>
+    /// var model = ModelBuilder.Build("smallcnn", new Shape(1, 28, 28)).Model;
+    /// model.LoadStateDict("runs/digits/model.safetensors");
+    /// </code></example>
+    public void LoadStateDict(string path, bool strict = true)
+    {
+        var state = Interop.Safetensors.Load(path).Tensors;
+        try
+        {
+            LoadStateDict(state, strict);
+        }
+        catch (LoomException e)
+        {
+            throw new LoomException($"{path}: {e.Message}", e);
+        }
+    }
+
     /// <summary>Sets training mode on this module and all children.</summary>
     public Module Train(bool mode = true)
     {

@@ -1,5 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Loom;
 
@@ -130,6 +132,25 @@ public static partial class Functional
         return x < 0 ? -r : r;
     }
 
+    /// <summary>d = g where r &gt; 0, g·o elsewhere (ReLU's and LeakyReLU's backward), 16 lanes at a time.</summary>
+    private static void MaskWhere(ReadOnlySpan<float> g, ReadOnlySpan<float> r, float o, Span<float> d)
+    {
+        var n = d.Length;
+        if (g.Length < n || r.Length < n) throw new ArgumentException("mask_where: spans shorter than the output");
+        ref var gr = ref MemoryMarshal.GetReference(g);
+        ref var rr = ref MemoryMarshal.GetReference(r);
+        ref var dr = ref MemoryMarshal.GetReference(d);
+        var i = 0;
+        var vo = Vector512.Create(o);
+        for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
+        {
+            var gv = Vector512.LoadUnsafe(ref gr, (nuint)i);
+            var mask = Vector512.GreaterThan(Vector512.LoadUnsafe(ref rr, (nuint)i), Vector512<float>.Zero);
+            Vector512.ConditionalSelect(mask, gv, gv * vo).StoreUnsafe(ref dr, (nuint)i);
+        }
+        for (; i < n; i++) d[i] = r[i] > 0 ? g[i] : g[i] * o;
+    }
+
     /// <summary>g where <paramref name="reference"/> &gt; 0, g·otherwise elsewhere.</summary>
     private static Tensor MaskWhere(Tensor g, Tensor reference, bool positive, double otherwise)
     {
@@ -140,8 +161,7 @@ public static partial class Functional
             var gs = g.Span<float>();
             var rs = reference.Span<float>();
             var d = r.Span<float>();
-            var o = (float)otherwise;
-            for (var i = 0; i < d.Length; i++) d[i] = rs[i] > 0 ? gs[i] : gs[i] * o;
+            MaskWhere(gs, rs, (float)otherwise, d);
         }
         else
         {

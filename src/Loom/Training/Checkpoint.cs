@@ -24,6 +24,9 @@ public static class Checkpoint
         foreach (var (k, v) in model.StateDict()) tensors["model/" + k] = v;
         var optState = optimizer.StateDict();
         foreach (var (k, v) in optState.Tensors) tensors["optimizer/" + k] = v;
+        // A model that carries state across batches (truncated BPTT) is mid-series after an interruption: keep it.
+        if (model is Nn.IStatefulModel stateful)
+            foreach (var (k, v) in stateful.CarriedState()) tensors["carried/" + k] = v;
         var rng = Rng.Global.GetState();
         var metadata = new Dictionary<string, string>
         {
@@ -54,6 +57,11 @@ public static class Checkpoint
         var optTensors = content.Tensors.Where(t => t.Key.StartsWith("optimizer/", StringComparison.Ordinal))
             .ToDictionary(t => t.Key["optimizer/".Length..], t => t.Value);
         optimizer.LoadStateDict(OptimizerStateDict.FromJson(Get(meta, "optimizer", path), optTensors));
+        if (model is Nn.IStatefulModel stateful)
+        {
+            stateful.LoadCarriedState(content.Tensors.Where(t => t.Key.StartsWith("carried/", StringComparison.Ordinal))
+                .ToDictionary(t => t.Key["carried/".Length..], t => t.Value));
+        }
         var schedulerJson = Get(meta, "scheduler", path);
         if (scheduler is not null && schedulerJson.Length > 0) scheduler.LoadStateDict(SchedulerStateDict.FromJson(schedulerJson));
         var rng = JsonSerializer.Deserialize<ulong[]>(Get(meta, "rng", path)) ?? [];

@@ -6,6 +6,14 @@ namespace Loom.Training;
 /// <summary>One row of <c>history.csv</c>: train rows per step, <c>val</c> rows per epoch. Missing values are NaN.</summary>
 public sealed record HistoryRow(long Step, int Epoch, string Split, double Loss, double Accuracy, double Lr, double GradNorm);
 
+/// <summary>Receives every row added to a <see cref="History"/>, and its flushes (the run's TensorBoard log is one).</summary>
+public interface IHistorySink : IDisposable
+{
+    void Add(HistoryRow row);
+
+    void Flush();
+}
+
 /// <summary>
 /// The metrics history of a run, <c>history.csv</c> with columns <c>step,epoch,split,loss,accuracy,lr,grad_norm</c>.
 /// Rows are appended as training goes and flushed at every checkpoint; a resumed run first cuts rows past the
@@ -17,6 +25,7 @@ public sealed class History : IDisposable
 
     private readonly List<HistoryRow> _rows = [];
     private StreamWriter? _writer;
+    private IHistorySink? _sink;
 
     /// <summary>All rows so far.</summary>
     public IReadOnlyList<HistoryRow> Rows => _rows;
@@ -41,11 +50,24 @@ public sealed class History : IDisposable
     {
         _rows.Add(row);
         _writer?.WriteLine(FormatRow(row));
+        _sink?.Add(row);
+    }
+
+    /// <summary>
+    /// Sends every row added from now on, and every flush, to <paramref name="sink"/> as well; the history owns it
+    /// from then on and disposes it with itself.
+    /// </summary>
+    public void AddSink(IHistorySink sink)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        if (_sink is not null) throw new InvalidOperationException("history: a sink is already attached");
+        _sink = sink;
     }
 
     /// <summary>Pushes buffered rows to disk.</summary>
     public void Flush()
     {
+        _sink?.Flush();
         if (_writer is null) return;
         _writer.Flush();
         _writer.BaseStream.Flush();
@@ -53,8 +75,16 @@ public sealed class History : IDisposable
 
     public void Dispose()
     {
-        _writer?.Dispose();
-        _writer = null;
+        try
+        {
+            _sink?.Dispose();
+        }
+        finally
+        {
+            _sink = null;
+            _writer?.Dispose();
+            _writer = null;
+        }
     }
 
     /// <summary>The whole history as CSV text.</summary>

@@ -71,8 +71,8 @@ public sealed class SequenceTaskData : ITrainingData
             throw new LoomException($"--level {level} is unknown; known: {string.Join(", ", TemporalOrder.LevelNames)}");
         return config with
         {
-            Hidden = config.Hidden ?? DefaultHidden(data),
-            Layers = config.Layers ?? 1,
+            Hidden = config.Hidden ?? DefaultHidden(data, config.MaxDelay),
+            Layers = config.Layers ?? DefaultLayers(data, config.Model, config.MaxDelay),
             Level = data == "temporal-order" ? config.Level ?? "normal" : null,
             Delay = data switch
             {
@@ -84,21 +84,35 @@ public sealed class SequenceTaskData : ITrainingData
         };
     }
 
-    /// <summary>The default hidden size of a task: temporal-order 16, echo 64, echo-bits 8.</summary>
-    public static int DefaultHidden(string data) => data switch
+    /// <summary>
+    /// The default hidden size of a task: temporal-order 16, echo 64 (128 with a variable delay, <paramref name="maxDelay"/>
+    /// given), echo-bits 8.
+    /// </summary>
+    public static int DefaultHidden(string data, int? maxDelay = null) => data switch
     {
-        "echo" => 64,
+        "echo" => maxDelay is null ? 64 : 128,
         "echo-bits" => 8,
         _ => 16,
     };
 
     /// <summary>
-    /// The default epochs of a task (Adam, cosine from 1e-2): temporal-order 50 (LSTM, normal: 1.0 in 4 s),
-    /// echo 100 (GRU, delay 4: 0.9998 in 8 s), echo-bits 10 (8-unit ReLU RNN: ≥ 0.999).
+    /// The default number of stacked layers: 1, except echo with a variable delay, where rnn, rnn-relu, lstm and gru get 2.
+    /// There the output at step t is the letter d steps back, d read from the input, and the head is linear: one layer
+    /// must both hold the last M letters and pick the d-th into its state; a second layer does the picking. Measured
+    /// with GRU, M = 8, Adam, cosine from 1e-2: H = 128 one layer 0.946 after 100 epochs, two layers 0.989 after 100
+    /// and 0.998 after 200.
     /// </summary>
-    public static int DefaultEpochs(string data) => data switch
+    public static int DefaultLayers(string data, string model, int? maxDelay = null) =>
+        data == "echo" && maxDelay is not null && model is "rnn" or "rnn-relu" or "lstm" or "gru" ? 2 : 1;
+
+    /// <summary>
+    /// The default epochs of a task (Adam, cosine from 1e-2): temporal-order 50 (LSTM, normal: 1.0 in 4 s),
+    /// echo 100 (GRU, delay 4: 0.9998 in 8 s; 200 with a variable delay: 0.998 for M = 8), echo-bits 10
+    /// (8-unit ReLU RNN: ≥ 0.999).
+    /// </summary>
+    public static int DefaultEpochs(string data, int? maxDelay = null) => data switch
     {
-        "echo" => 100,
+        "echo" => maxDelay is null ? 100 : 200,
         "echo-bits" => 10,
         _ => 50,
     };
@@ -140,7 +154,8 @@ public sealed class SequenceTaskData : ITrainingData
     /// </summary>
     public SequenceClassifier CreateModel(TrainConfig resolved)
     {
-        var rnn = RecurrentModels.Create(resolved.Model, Task.InputSize, resolved.Hidden ?? DefaultHidden(Task.Name), resolved.Layers ?? 1, resolved.K ?? 2);
+        var rnn = RecurrentModels.Create(resolved.Model, Task.InputSize, resolved.Hidden ?? DefaultHidden(Task.Name, resolved.MaxDelay),
+            resolved.Layers ?? DefaultLayers(Task.Name, resolved.Model, resolved.MaxDelay), resolved.K ?? 2);
         return new SequenceClassifier(rnn, Task.NumClasses, perStep: Task.Targets == TargetKind.PerStep) { CarryState = Task.CarriesState };
     }
 }

@@ -84,6 +84,15 @@ public sealed record TrainConfig
     /// <summary>attention-rnn: how many past states each step attends to.</summary>
     [JsonPropertyName("k")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? K { get; init; }
 
+    /// <summary>image-folder: every image's size [H, W] after resizing (default 32×32).</summary>
+    [JsonPropertyName("image_size")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<int>? ImageSize { get; init; }
+
+    /// <summary>image-folder: one luma channel instead of R, G, B (default false).</summary>
+    [JsonPropertyName("grayscale")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public bool? Grayscale { get; init; }
+
+    /// <summary>image-folder: how images of another aspect ratio are fitted: stretch (default), center-crop or pad.</summary>
+    [JsonPropertyName("resize")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Resize { get; init; }
+
     /// <summary>Task-specific settings (sequence tasks: level, delay, hidden size…).</summary>
     [JsonPropertyName("extra")] public IReadOnlyDictionary<string, string> Extra { get; init; } = new Dictionary<string, string>();
 
@@ -118,6 +127,9 @@ public sealed record TrainConfig
         if (K is < 1) throw new LoomException($"--k must be at least 1, found {K}");
         if (Delay is < 0) throw new LoomException($"--delay must not be negative, found {Delay}");
         if (MaxDelay is < 0) throw new LoomException($"--max-delay must not be negative, found {MaxDelay}");
+        if (ImageSize is { } size && (size.Count != 2 || size[0] <= 0 || size[1] <= 0))
+            throw new LoomException($"--image-size must be two positive numbers H×W, found [{string.Join(", ", size)}]");
+        if (Resize is not null) Loom.Data.ImageResizes.Parse(Resize);
         if (StopOn is not ("diverged" or "none")) throw new LoomException($"--stop-on must be 'diverged' or 'none', found '{StopOn}'");
     }
 }

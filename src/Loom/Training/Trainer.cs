@@ -77,6 +77,8 @@ public sealed class Trainer
     {
         Directory.CreateDirectory(_run.Path);
         using var history = History.Open(_run.History, keepUpToStep: _position.Step);
+        // Every history row also goes to TensorBoard's events.out.tfevents.* (flushed with history.csv, every epoch).
+        history.AddSink(Diagnostics.TensorBoard.TensorBoardLog.Open(_run.Path));
         var clock = Stopwatch.StartNew();
         var baseElapsed = _position.ElapsedSeconds;
         var step = _position.Step;
@@ -88,11 +90,12 @@ public sealed class Trainer
         for (var epoch = startEpoch; epoch < _config.Epochs && !interrupted; epoch++)
         {
             _model.Train();
-            (_model as IStatefulModel)?.ResetState();
             var epochClock = Stopwatch.StartNew();
             double lossSum = 0;
             long correct = 0, counted = 0;
             var startBatch = epoch == startEpoch ? _position.Batch : 0;
+            // An epoch starts a fresh series; a run resumed mid-epoch continues with the state its checkpoint carried.
+            if (startBatch == 0) (_model as IStatefulModel)?.ResetState();
             var batchIndex = startBatch;
             var samples = 0L;
             foreach (var batch in _data.TrainEpoch(epoch, startBatch))

@@ -48,7 +48,23 @@ public sealed class TrainingSession
         var run = new RunDirectory(runPath);
         if (!Directory.Exists(run.Path)) throw new LoomException($"run: {run.Path} does not exist");
         var config = run.ReadConfig();
-        if (dataOverride is not null) config = config with { Data = dataOverride, DataDir = dataDirOverride ?? config.DataDir };
+        if (dataOverride is not null)
+        {
+            // Another image-folder keeps the run's image settings (the model expects that input); other data has none.
+            var keepImageSettings = dataOverride == "image-folder";
+            config = config with
+            {
+                Data = dataOverride,
+                DataDir = dataDirOverride ?? config.DataDir,
+                ImageSize = keepImageSettings ? config.ImageSize : null,
+                Grayscale = keepImageSettings ? config.Grayscale : null,
+                Resize = keepImageSettings ? config.Resize : null,
+            };
+        }
+        else if (dataDirOverride is not null)
+        {
+            config = config with { DataDir = dataDirOverride };
+        }
         Threads.Count = config.Threads;
         Rng.ManualSeed(config.Seed);
         var (data, resolved) = LoadData(config);
@@ -91,7 +107,8 @@ public sealed class TrainingSession
             throw new LoomException($"--model {config.Model} is a recurrent model for the sequence tasks ({string.Join(", ", SequenceTaskData.TaskNames)}); --data {config.Data} is image data");
         if (config.Hidden is not null || config.Level is not null || config.Delay is not null || config.MaxDelay is not null || config.K is not null || config.Layers is not null)
             throw new LoomException($"--hidden, --layers, --level, --delay, --max-delay and --k apply to the sequence tasks ({string.Join(", ", SequenceTaskData.TaskNames)}), not to --data {config.Data}");
-        var splits = Datasets.Load(config.Data, config.DataDir);
+        var imageFolder = ImageFolderSettings(config);
+        var splits = Datasets.Load(config.Data, config.DataDir, imageFolder);
         var norm = config.Normalize is { } n ? new Normalization(n.Mean, n.Std) : splits.Train.ComputeNormalization();
         var augment = Loom.Data.Augment.AugmentSpec.Parse(config.Augment, config.Data, splits.Train.ImageShape);
         ITrainingData data;
@@ -120,7 +137,32 @@ public sealed class TrainingSession
             ClassNames = [.. splits.Train.ClassNames],
             Normalize = new NormalizeConfig([.. norm.Mean], [.. norm.Std]),
             Augment = augment.Steps.Count == 0 ? "none" : augment.ToString(),
+            ImageSize = imageFolder is null ? null : [imageFolder.Height, imageFolder.Width],
+            Grayscale = imageFolder?.Grayscale,
+            Resize = imageFolder is null ? null : ImageResizes.Name(imageFolder.Resize),
         };
         return (data, resolved);
+    }
+
+    /// <summary>
+    /// The image-folder reading settings of <paramref name="config"/> with their defaults (32×32, colour, stretch),
+    /// null for other data; there they are an error, since they would be silently ignored.
+    /// </summary>
+    private static ImageFolderOptions? ImageFolderSettings(TrainConfig config)
+    {
+        if (config.Data != "image-folder")
+        {
+            if (config.ImageSize is not null || config.Grayscale is not null || config.Resize is not null)
+                throw new LoomException($"--image-size, --grayscale and --resize apply to --data image-folder, not to --data {config.Data}");
+            return null;
+        }
+        var defaults = new ImageFolderOptions();
+        return defaults with
+        {
+            Height = config.ImageSize?[0] ?? defaults.Height,
+            Width = config.ImageSize?[1] ?? defaults.Width,
+            Grayscale = config.Grayscale ?? defaults.Grayscale,
+            Resize = config.Resize is null ? defaults.Resize : ImageResizes.Parse(config.Resize),
+        };
     }
 }

@@ -88,6 +88,50 @@ public sealed class SequenceCommandTests : IDisposable
         Assert.DoesNotContain("   at ", r.Stderr);
     }
 
+    [Theory]
+    [InlineData("echo", "--hidden -3", "--hidden must be positive, found -3")]
+    [InlineData("echo", "--max-delay 20", "max delay 20 must be less than the sequence length 20")]
+    [InlineData("echo", "--delay 4 --max-delay 8", "--delay 4 and --max-delay 8 exclude each other")]
+    [InlineData("echo-bits", "--delay 1000", "echo-bits: delay 1000 must be less than the sequence length 1000")]
+    [InlineData("echo-bits", "--level easy", "--level easy applies to temporal-order, not echo-bits")]
+    [InlineData("temporal-order", "--model gated-rnn --layers 2", "gated-rnn: has one layer; --layers 2")]
+    [InlineData("temporal-order", "--model lstm --k 3", "--k 3 applies to attention-rnn, not lstm")]
+    [InlineData("temporal-order", "--model attention-rnn --k -1", "--k must be at least 1, found -1")]
+    public void MoreBadSequenceInputNamesTheValue(string data, string args, string expected)
+    {
+        var r = CliRunner.Run(["train", "--data", data, .. args.Split(' '), "--epochs", "1", "--out", _dir.File("bad")], null);
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Single(r.StderrLines);
+        Assert.Contains(expected, r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr);
+    }
+
+    [Theory]
+    [InlineData("--model lstx", "--model lstx")]
+    [InlineData("--level impossible", "--level impossible")]
+    [InlineData("--hidden 0", "--hidden must be positive, found 0")]
+    [InlineData("--model attention-rnn --k 0", "--k must be at least 1, found 0")]
+    [InlineData("--batch-size 0", "--batch-size must be positive, found 0")]
+    public void BadGradflowInputGivesOneLineNamingTheValue(string args, string expected)
+    {
+        var r = CliRunner.Run(["gradflow", "--data", "temporal-order", .. args.Split(' '), "--json"], null);
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Single(r.StderrLines);
+        Assert.Contains(expected, r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr);
+        Assert.Equal("", r.Stdout);
+    }
+
+    [Fact]
+    public void GradflowOfARunThatIsNotASequenceTaskIsAnError()
+    {
+        var r = CliRunner.Run("gradflow", _dir.File("no-such-run"), "--json");
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Single(r.StderrLines);
+        Assert.Contains("no-such-run", r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr);
+    }
+
     [Fact]
     public void RecurrentModelOnImageDataIsAnError()
     {

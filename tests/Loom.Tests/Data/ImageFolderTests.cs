@@ -148,6 +148,46 @@ public sealed class ImageFolderTests : IDisposable
     }
 
     [Fact]
+    public void PadFitsTheWholeImageBetweenBlackBorders()
+    {
+        // 20×10 solid red into 10×10: scaled by 1/2 to 10×5, rows 0..1 and 7..9 black (the odd extra row at the
+        // bottom), rows 2..6 red; nothing of the picture is cut. A 10×20 tall image gets the borders left and right.
+        var wide = P("wide.png");
+        TestImages.Solid(wide, 20, 10, SKColors.Red);
+        var pad = ImageFolder.LoadImage(wide, new ImageFolderOptions { Height = 10, Width = 10, Resize = ImageResize.Pad });
+        for (var y = 0; y < 10; y++)
+        {
+            var expected = y is >= 2 and < 7 ? 1f : 0f;
+            Assert.All(pad.AsSpan(y * 10, 10).ToArray(), v => Assert.Equal(expected, v));
+        }
+        Assert.All(pad[100..], v => Assert.Equal(0f, v)); // no green, no blue anywhere
+
+        var tall = P("tall.png");
+        TestImages.Solid(tall, 10, 20, SKColors.White);
+        var gray = ImageFolder.LoadImage(tall, new ImageFolderOptions { Height = 4, Width = 4, Resize = ImageResize.Pad, Grayscale = true });
+        Assert.Equal([0f, 1f, 1f, 0f, 0f, 1f, 1f, 0f, 0f, 1f, 1f, 0f, 0f, 1f, 1f, 0f], gray);
+    }
+
+    [Fact]
+    public void ResizeModesAndSizesParseAndBadOnesAreNamed()
+    {
+        Assert.Equal(ImageResize.Stretch, ImageResizes.Parse("stretch"));
+        Assert.Equal(ImageResize.CenterCrop, ImageResizes.Parse("Centre-Crop"));
+        Assert.Equal(ImageResize.Pad, ImageResizes.Parse("pad"));
+        Assert.Equal(["stretch", "center-crop", "pad"], Enum.GetValues<ImageResize>().Select(ImageResizes.Name));
+        Assert.Equal("--resize: unknown mode 'squash'; known: stretch, center-crop, pad",
+            Assert.Throws<LoomException>(() => ImageResizes.Parse("squash")).Message);
+        Assert.Equal((64, 48), ImageResizes.ParseSize("64x48"));
+        Assert.Equal((64, 48), ImageResizes.ParseSize("64×48"));
+        Assert.Equal((28, 28), ImageResizes.ParseSize("28"));
+        foreach (var bad in new[] { "", "x", "0x4", "4x-4", "4x4x4", "big" })
+        {
+            Assert.Equal($"--image-size: expected HxW such as 64x64 (or one number for a square), found '{bad}'",
+                Assert.Throws<LoomException>(() => ImageResizes.ParseSize(bad)).Message);
+        }
+    }
+
+    [Fact]
     public void JpegAndWebpDecode()
     {
         TestImages.Solid(P("a.jpg"), 16, 16, new SKColor(200, 40, 90), SKEncodedImageFormat.Jpeg);

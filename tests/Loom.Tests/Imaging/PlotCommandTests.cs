@@ -50,6 +50,90 @@ public sealed class PlotCommandTests : IDisposable
         Assert.Contains("clipped train (smoothed)", texts);
     }
 
+    // tab10's first colours: the plot gives run r the r-th.
+    private static readonly string[] SeriesColours = ["#1F77B4", "#FF7F0E", "#2CA02C", "#D62728"];
+
+    /// <summary>Stroke colour → number of 2-pixel-wide paths (the series lines; grid and axes are thinner or black).</summary>
+    private static Dictionary<string, int> SeriesStrokes(string svg) =>
+        System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(svg), "<path [^>]*stroke=\"(#[0-9A-F]{6})\" stroke-width=\"2\"")
+            .GroupBy(m => m.Groups[1].Value).ToDictionary(g => g.Key, g => g.Count());
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void The_pictures_hold_one_series_colour_per_run(int count)
+    {
+        var runs = Enumerable.Range(0, count).Select(i => WriteRun($"run{i}", spike: i == 1)).ToArray();
+        var svg = Path.Combine(Scratch("out"), $"series{count}.svg");
+        var r = CliRunner.Run(["plot", .. runs, "-o", svg], null);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("", r.Stderr); // no native "Unsupported path effect" noise from dashes in SVG
+        var strokes = SeriesStrokes(svg);
+        if (count == 1)
+        {
+            // One run: train blue, validation orange, each in both panels (and its legend swatch).
+            Assert.Equal(SeriesColours[..2], strokes.Keys.Order());
+        }
+        else
+        {
+            Assert.Equal(SeriesColours[..count].Order(), strokes.Keys.Order());
+            // Each run: smoothed train and val lines in the loss and accuracy panels, and their legend swatches.
+            Assert.Single(strokes.Values.Distinct());
+            var texts = ImageAssert.SvgTexts(svg);
+            // ScottPlot lays a panel out in two passes and the SVG keeps both, so counts are compared, not fixed.
+            Assert.Single(runs.Select(run => texts.Count(t => t == $"{Path.GetFileName(run)} val (per epoch)")).Distinct());
+            Assert.True(texts.Count(t => t == $"{Path.GetFileName(runs[0])} val (per epoch)") >= 2, "a legend entry per panel");
+        }
+
+        // The PNG of the same runs: every run's colour is really drawn (pixels of exactly that colour).
+        var png = Path.Combine(Scratch("out"), $"series{count}.png");
+        r = CliRunner.Run(["plot", .. runs, "-o", png], null);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        using var bitmap = ImageAssert.Png(png, 1200, 450);
+        var pixels = new Dictionary<SkiaSharp.SKColor, int>();
+        for (var y = 0; y < bitmap.Height; y++)
+            for (var x = 0; x < bitmap.Width; x++) pixels[bitmap.GetPixel(x, y)] = pixels.GetValueOrDefault(bitmap.GetPixel(x, y)) + 1;
+        var used = count == 1 ? 2 : count;
+        foreach (var hex in SeriesColours[..used]) Assert.True(pixels.GetValueOrDefault(SkiaSharp.SKColor.Parse(hex)) > 100, $"{hex} drawn in {png}");
+        foreach (var hex in SeriesColours[used..]) Assert.Equal(0, pixels.GetValueOrDefault(SkiaSharp.SKColor.Parse(hex)));
+    }
+
+    [Fact]
+    public void Marks_go_on_the_named_run_and_bad_ones_are_explained()
+    {
+        var spiky = WriteRun("spiky", spike: true);
+        var clipped = WriteRun("clipped");
+        var svg = Path.Combine(Scratch("out"), "marked.svg");
+        var r = CliRunner.Run("plot", spiky, clipped, "--mark", "spiky=70:loss-spikes", "--mark", "2=120:healthy", "-o", svg, "--json");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var markers = JsonNode.Parse(r.Stdout)!["markers"]!.AsArray();
+        Assert.Equal("[[{\"step\":70,\"label\":\"loss-spikes\"}],[{\"step\":120,\"label\":\"healthy\"}]]", markers.ToJsonString());
+        var texts = ImageAssert.SvgTexts(svg);
+        // Each label on both panels (ScottPlot's two layout passes both stay in the SVG), prefixed with its run's name.
+        Assert.True(texts.Count(t => t == "spiky: loss-spikes") >= 2, string.Join(" | ", texts));
+        Assert.Equal(texts.Count(t => t == "spiky: loss-spikes"), texts.Count(t => t == "clipped: healthy"));
+        Assert.DoesNotContain(texts, t => t.Contains("spiky: healthy", StringComparison.Ordinal) || t.Contains("clipped: loss-spikes", StringComparison.Ordinal));
+
+        r = CliRunner.Run("plot", spiky, "--mark", "70:spike", "-o", Path.Combine(Scratch("out"), "one.svg"));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("spike", ImageAssert.SvgTexts(Path.Combine(Scratch("out"), "one.svg")));
+
+        foreach (var (mark, message) in new[]
+        {
+            ("70:spike", "plot: --mark '70:spike' does not say which of the 2 runs it marks; write RUN=STEP:LABEL with RUN one of spiky, clipped or 1..2"),
+            ("other=70:spike", "plot: --mark 'other=70:spike': no run 'other'; the runs are spiky, clipped (or 1..2)"),
+            ("3=70:spike", "plot: --mark '3=70:spike': no run '3'; the runs are spiky, clipped (or 1..2)"),
+            ("spiky=seventy:spike", "plot: --mark 'spiky=seventy:spike' is not STEP:LABEL or RUN=STEP:LABEL (a whole step number, a non-empty label)"),
+            ("spiky=70", "plot: --mark 'spiky=70' is not STEP:LABEL or RUN=STEP:LABEL (a whole step number, a non-empty label)"),
+        })
+        {
+            r = CliRunner.Run("plot", spiky, clipped, "--mark", mark, "-o", Path.Combine(Scratch("out"), "bad.svg"));
+            Assert.True(r.ExitCode == 1, r.ToString());
+            Assert.Equal(["loom: " + message], r.StderrLines);
+        }
+    }
+
     [Fact]
     public void One_run_directory_defaults_to_its_curves_png()
     {

@@ -176,6 +176,50 @@ public class SafetensorsTests
         Assert.Contains(expected, message, StringComparison.Ordinal);
     }
 
+    /// <summary>The same malformed files, read from disk: the error names the file as well as the key.</summary>
+    [Theory]
+    [MemberData(nameof(Malformed))]
+    public void ErrorsReadingAFileNameTheFileAndTheKey(string what, string header, int dataBytes, string expected)
+    {
+        using var dir = new global::Loom.Tests.Data.TempDirectory();
+        var path = dir.File("bad.safetensors");
+        File.WriteAllBytes(path, Raw(header, new byte[dataBytes]));
+        var message = Assert.Throws<LoomException>(() => Safetensors.Load(path)).Message;
+        Assert.StartsWith($"safetensors: {path}: ", message, StringComparison.Ordinal);
+        Assert.True(message.Contains(expected, StringComparison.Ordinal), $"{what}: {message}");
+        Assert.DoesNotContain('\n', message);
+    }
+
+    /// <summary>
+    /// A valid file cut short at every length (a crash mid-copy, a partial download) is a clear LoomException naming
+    /// the file: never an EndOfStreamException, never a tensor of garbage.
+    /// </summary>
+    [Fact]
+    public void EveryTruncationOfAValidFileIsAClearError()
+    {
+        var bytes = Safetensors.ToBytes(Sample(), new Dictionary<string, string> { ["format"] = "pt" });
+        var headerEnd = 8 + (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        using var dir = new global::Loom.Tests.Data.TempDirectory();
+        var path = dir.File("cut.safetensors");
+        for (var length = 0; length < bytes.Length; length++)
+        {
+            File.WriteAllBytes(path, bytes.AsSpan(0, length).ToArray());
+            var message = Assert.Throws<LoomException>(() => Safetensors.Load(path)).Message;
+            Assert.StartsWith($"safetensors: {path}: ", message, StringComparison.Ordinal);
+            var reason = length < 8 ? "too few for the 8-byte header length"
+                : length < headerEnd ? "is longer than the"
+                : "run past the end of the data section";
+            Assert.True(message.Contains(reason, StringComparison.Ordinal), $"cut at {length} of {bytes.Length}: {message}");
+        }
+    }
+
+    [Fact]
+    public void AMissingFileIsNamed()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "loom-no-such-" + Guid.NewGuid().ToString("N") + ".safetensors");
+        Assert.Equal($"safetensors: {path} does not exist", Assert.Throws<LoomException>(() => Safetensors.Load(path)).Message);
+    }
+
     [Fact]
     public void RejectsBadFramingBeforeReadingTheHeader()
     {

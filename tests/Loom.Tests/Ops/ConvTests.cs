@@ -50,6 +50,19 @@ public class ConvTests
     }, iter: 300);
 
     [Fact]
+    public void Col2ImMatchesReferenceInFloat32() => Patches.Sample(g =>
+    {
+        // The float32 path adds stride-1 rows with TensorPrimitives: one rounding per element, as the reference.
+        var cols = new float[g.Rows * g.Columns];
+        for (var i = 0; i < cols.Length; i++) cols[i] = (i % 7) + 0.25f;
+        var fast = new float[g.ImageSize];
+        var slow = new float[g.ImageSize];
+        Im2Col.Backward<float>(cols, g, fast);
+        Im2ColReference.Backward<float>(cols, g, slow);
+        Assert.Equal(slow, fast);
+    }, iter: 300);
+
+    [Fact]
     public void Conv2dSumsEachWindow()
     {
         // x = 0..15 as 4×4, all-ones 2×2 kernel, stride 1, bias 0.5: y[i,j] = x[i,j] + x[i,j+1] + x[i+1,j] + x[i+1,j+1] + 0.5.
@@ -220,6 +233,50 @@ public class ConvDeterminismTests
         finally
         {
             Threads.Count = saved;
+        }
+    }
+}
+
+/// <summary>
+/// The conv kernels unroll several images side by side into one GEMM; one image per chunk (the per-image products)
+/// must give the same forward values and, up to float rounding of the longer sums, the same gradients.
+/// </summary>
+[Collection("Conv: process-wide thread count")]
+public class ConvChunkingTests
+{
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 1)]
+    [InlineData(2, 2)]
+    public void OneImagePerChunkAgreesWithWideChunks(int threads, int groups)
+    {
+        var g = new Generator(21);
+        var x = Tensor.Randn(new Shape(7, 4, 9, 8), g);
+        var w = Tensor.Randn(new Shape(6, 4 / groups, 3, 2), g);
+        var b = Tensor.Randn(new Shape(6), g);
+        (float[] Y, float[] Dx, float[] Dw, float[] Db) Run()
+        {
+            var (xl, wl, bl) = (x.Clone().RequiresGrad_(), w.Clone().RequiresGrad_(), b.Clone().RequiresGrad_());
+            var y = Functional.Conv2d(xl, wl, bl, new Conv2dOptions { Stride = (2, 1), Padding = (1, 0, 1, 1), Dilation = (1, 2), Groups = groups });
+            var upstream = Tensor.Randn(y.Shape, new Generator(3));
+            y.Backward(upstream);
+            return (y.ToArray(), xl.Grad!.ToArray(), wl.Grad!.ToArray(), bl.Grad!.ToArray());
+        }
+        var (savedThreads, savedBudget) = (Threads.Count, ConvKernels.ChunkBudget);
+        try
+        {
+            Threads.Count = threads;
+            var wide = Run();
+            ConvKernels.ChunkBudget = 1;
+            var single = Run();
+            Assert.Equal(wide.Y, single.Y);
+            Assert.Equal(wide.Dx, single.Dx);
+            ConvAssert.Close(Array.ConvertAll(wide.Dw, v => (double)v), Array.ConvertAll(single.Dw, v => (double)v), 1e-5);
+            Assert.Equal(wide.Db, single.Db);
+        }
+        finally
+        {
+            (Threads.Count, ConvKernels.ChunkBudget) = (savedThreads, savedBudget);
         }
     }
 }

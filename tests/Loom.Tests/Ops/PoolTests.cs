@@ -101,4 +101,26 @@ public class PoolTests
 
         public int GetHashCode(double obj) => 0;
     }
+
+    [Theory]
+    [InlineData(2, 3, 28, 28)]
+    [InlineData(3, 2, 10, 40)]
+    [InlineData(1, 1, 7, 9)]
+    public void TwoByTwoFastPathMatchesTheGeneralLoop(int n, int c, int h, int w)
+    {
+        // float32 2×2/2 pooling takes the SIMD path; float64 the general loop. Small integers make ties, and NaN and
+        // −∞ appear, so the scan-order rule (first maximum wins, a later NaN wins) is checked lane by lane.
+        var g = new Generator(17);
+        var x = Tensor.Zeros(new Shape(n, c, h, w));
+        var data = x.AsSpan();
+        for (var i = 0; i < data.Length; i++)
+        {
+            var r = g.NextInt(40);
+            data[i] = r == 0 ? float.NaN : r == 1 ? float.NegativeInfinity : r % 5;
+        }
+        var (fast, fastIdx) = Functional.MaxPool2dWithIndices(x, new MaxPool2dOptions((2, 2)));
+        var (slow, slowIdx) = Functional.MaxPool2dWithIndices(x.Double(), new MaxPool2dOptions((2, 2)));
+        Assert.Equal(slowIdx.ToIntArray(), fastIdx.ToIntArray());
+        Assert.Equal(slow.ToArray(), fast.ToArray());
+    }
 }

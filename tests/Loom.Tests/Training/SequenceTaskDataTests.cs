@@ -25,6 +25,10 @@ public class SequenceTaskDataTests
         var echo = SequenceTaskData.Resolve(new TrainConfig { Data = "echo", Model = "gru" });
         Assert.Equal((64, 1, 4), (echo.Hidden, echo.Layers, echo.Delay));
         Assert.Null(echo.Level);
+        var variable = SequenceTaskData.Resolve(new TrainConfig { Data = "echo", Model = "gru", MaxDelay = 8 });
+        Assert.Equal((128, 2, (int?)null), (variable.Hidden, variable.Layers, variable.Delay));
+        Assert.Equal(200, SequenceTaskData.DefaultEpochs("echo", 8));
+        Assert.Equal(1, SequenceTaskData.Resolve(new TrainConfig { Data = "echo", Model = "gated-rnn", MaxDelay = 8 }).Layers);
         var to = SequenceTaskData.Resolve(new TrainConfig { Data = "temporal-order", Model = "attention-rnn" });
         Assert.Equal(("normal", 2), (to.Level, to.K));
         var e = Assert.Throws<LoomException>(() => SequenceTaskData.Resolve(new TrainConfig { Data = "echo", Model = "gru", Level = "easy" }));

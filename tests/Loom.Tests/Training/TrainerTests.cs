@@ -4,6 +4,7 @@ using Loom.Training;
 
 namespace Loom.Tests.Training;
 
+[Collection(ProcessWideRngCollection.Name)]
 public sealed class TrainerTests : IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "loom-trainer-" + Guid.NewGuid().ToString("N"));

@@ -5,11 +5,45 @@ namespace Loom.Data.Sequences;
 /// [B] when each sequence has one class (<see cref="TargetKind.PerSequence"/>) or [B, T] when every step has one
 /// (<see cref="TargetKind.PerStep"/>), with <see cref="IgnoreIndex"/> where no prediction is scored;
 /// <see cref="Lengths"/> gives each sequence's valid length when they end early (padding after the end), else null.
+/// The constructor checks that the three agree (B and T), naming the shapes or the length that does not.
 /// </summary>
-public sealed record SequenceBatch(Tensor Inputs, Tensor Targets, int[]? Lengths = null)
+public sealed record SequenceBatch
 {
     /// <summary>The target of a step that is not scored (PyTorch's and <see cref="Functional.CrossEntropy"/>'s ignore_index).</summary>
     public const int IgnoreIndex = -100;
+
+    public SequenceBatch(Tensor inputs, Tensor targets, int[]? lengths = null)
+    {
+        if (inputs.Shape.Rank != 3)
+            throw new LoomException($"sequence batch: inputs must be [B, T, F] (batch-first), found {inputs.Shape}");
+        var (count, steps) = (inputs.Shape[0], inputs.Shape[1]);
+        var perSequence = targets.Shape.Rank == 1 && targets.Shape[0] == count;
+        var perStep = targets.Shape.Rank == 2 && targets.Shape[0] == count && targets.Shape[1] == steps;
+        if (!perSequence && !perStep)
+            throw new LoomException($"sequence batch: targets must be [{count}] or [{count}, {steps}] for inputs {inputs.Shape}, found {targets.Shape}");
+        if (lengths is not null)
+        {
+            if (lengths.Length != count)
+                throw new LoomException($"sequence batch: {lengths.Length} lengths given for a batch of {count} sequences");
+            for (var b = 0; b < count; b++)
+            {
+                if (lengths[b] < 1 || lengths[b] > steps)
+                    throw new LoomException($"sequence batch: lengths[{b}] = {lengths[b]} is outside 1..{steps} (the inputs have {steps} steps)");
+            }
+        }
+        Inputs = inputs;
+        Targets = targets;
+        Lengths = lengths;
+    }
+
+    /// <summary>[B, T, F] float32, batch-first.</summary>
+    public Tensor Inputs { get; }
+
+    /// <summary>[B] (one class per sequence) or [B, T] (one per step) int32.</summary>
+    public Tensor Targets { get; }
+
+    /// <summary>Each sequence's valid length (padding after it), or null when all have T steps.</summary>
+    public int[]? Lengths { get; }
 
     /// <summary>Sequences in the batch (B).</summary>
     public int Count => Inputs.Shape[0];

@@ -44,6 +44,32 @@ public sealed class SequenceClassifier : Module, IStatefulModel
     /// <summary>Forgets the carried state: the next call starts from zeros.</summary>
     public void ResetState() => _state = null;
 
+    /// <summary>The carried state: <c>h</c> (and <c>c</c> for the LSTM), [L·D, B, H]; empty when none is carried.</summary>
+    public IReadOnlyDictionary<string, Tensor> CarriedState()
+    {
+        var state = new Dictionary<string, Tensor>();
+        if (_state is null) return state;
+        state["h"] = _state.H;
+        if (_state.C is { } c) state["c"] = c;
+        return state;
+    }
+
+    /// <summary>Carries <paramref name="state"/> (keys <c>h</c> and optionally <c>c</c>) into the next call.</summary>
+    public void LoadCarriedState(IReadOnlyDictionary<string, Tensor> state)
+    {
+        if (state.Count == 0)
+        {
+            _state = null;
+            return;
+        }
+        if (!state.TryGetValue("h", out var h))
+            throw new LoomException($"sequence classifier: a carried state needs 'h'; found {string.Join(", ", state.Keys)}");
+        var hidden = ((IRecurrent)Recurrent).HiddenSize;
+        if (h.Shape.Rank != 3 || h.Shape[2] != hidden)
+            throw new LoomException($"sequence classifier: carried state 'h' must be [layers·directions, batch, {hidden}], found {h.Shape}");
+        _state = new RecurrentState(h, state.GetValueOrDefault("c"));
+    }
+
     public override Tensor Forward(Tensor input)
     {
         var rnn = (IRecurrent)Recurrent;
