@@ -175,7 +175,12 @@ internal static class RecurrentFused
                     bih.CopyTo(rowBias);
                     if (!gru) TensorPrimitives.Add(rowBias, bhh, rowBias);
                     if (lstm) TensorPrimitives.Multiply(rowBias.Slice(2 * hidden, hidden), T.One + T.One, rowBias.Slice(2 * hidden, hidden));
-                    for (var r = 1; r < rows; r++) rowBias.CopyTo(g.AsSpan(r * gh, gh));
+                    // 3.2 MB for an LSTM with H = 128: filled by both threads, as the product after it is.
+                    ForRows(rows, gh, (g, gh), static (st, r0, r1) =>
+                    {
+                        var bias = st.g.AsSpan(0, st.gh);
+                        for (var r = Math.Max(r0, 1); r < r1; r++) bias.CopyTo(st.g.AsSpan(r * st.gh, st.gh));
+                    }, ParallelPassWork);
                 }
                 Gemm.Run(false, false, rows, gh, inSize, T.One, input, inSize, wihT, gh, bih is null ? T.Zero : T.One, g, gh);
 
@@ -183,20 +188,13 @@ internal static class RecurrentFused
                 CopyOrClear(h0, k * block, s.AsSpan(first * block, block));
                 if (c is not null) CopyOrClear(c0, k * block, c.AsSpan(first * block, block));
 
+                var state = new StepState<T>(tape, kind, hidden, width, d, g, s, c, tanhC, ghn, ghStep, nStep, y, whhT, bhh);
                 for (var step = 0; step < steps; step++)
                 {
                     var t = d == 0 ? step : steps - 1 - step;
                     var next = d == 0 ? t + 1 : t - 1;
                     var last = next < 0 || next >= steps;
-                    var gt = g.AsSpan(t * n * gh, n * gh);
-                    var hPrev = s.AsSpan(t * block, block);
-                    if (gru && bhh is not null)
-                    {
-                        for (var b = 0; b < n; b++) bhh.CopyTo(ghStep.AsSpan(b * gh, gh));
-                    }
-                    Gemm.Run(false, false, n, gh, hidden, T.One, hPrev, hidden, whhT, gh, gru && bhh is null ? T.Zero : T.One, gru ? ghStep : gt, gh);
-                    var state = new StepState<T>(tape, kind, hidden, width, d, t, g, s, c, tanhC, ghn, ghStep, nStep, y,
-                        t * block, last ? hnS : s, last ? k * block : next * block, last ? cnS : c, last ? k * block : next * block);
+                    state.Set(t, last ? hnS : s, last ? k * block : next * block, last ? cnS : c, last ? k * block : next * block);
                     ForRows(n, gh, state, static (st, b0, b1) => st.Forward(b0, b1));
                 }
             }
@@ -263,6 +261,13 @@ internal static class RecurrentFused
         return (result, hn, cn);
     }
 
+    /// <summary>
+    /// Elements below which a once-per-call pass (the bias fill of the projection, the bias gradients' column sums)
+    /// stays on one thread: at H = 16 (100 k elements) the team's worker sleeps between such passes and waking it
+    /// costs about what the split saves; at H = 128 (800 k) the pass is worth splitting.
+    /// </summary>
+    private const long ParallelPassWork = 1L << 18;
+
     /// <summary>Rows of a step block per thread below which one thread applies the gates (dispatch costs more).</summary>
     private const int ParallelGateWork = 8192;
 
@@ -271,9 +276,9 @@ internal static class RecurrentFused
     /// large (H = 128: the gate math of a step is ~40 % of its GEMM, and the second thread would idle through it),
     /// else inline (H = 16: a dispatch costs more than the rows). Rows are independent, so the split never changes a bit.
     /// </summary>
-    private static void ForRows<TState>(int n, int rowWidth, TState state, Action<TState, int, int> body)
+    private static void ForRows<TState>(int n, int rowWidth, TState state, Action<TState, int, int> body, long minWork = ParallelGateWork)
     {
-        if (Threads.Count < 2 || n < 2 || (long)n * rowWidth < ParallelGateWork)
+        if (Threads.Count < 2 || n < 2 || (long)n * rowWidth < minWork)
         {
             body(state, 0, n);
             return;
@@ -285,29 +290,53 @@ internal static class RecurrentFused
         });
     }
 
-    /// <summary>What the gate math of one forward step needs, for <see cref="ForRows"/> (rows [b0, b1) of the step).</summary>
-    private sealed class StepState<T>(Tape<T> tape, CellKind kind, int hidden, int width, int d, int t, T[] g, T[] s, T[]? c,
-        T[]? tanhC, T[]? ghn, T[]? ghStep, T[]? nStep, T[] y, int prevAt, T[] hNextArr, int hNextAt, T[]? cNextArr, int cNextAt)
+    /// <summary>
+    /// One forward step over rows [b0, b1) (for <see cref="ForRows"/>): the recurrent product h_prev·W_hhᵀ of those
+    /// rows, then their gate math, in the same job. Rows depend only on their own rows of h_prev, so a split over two
+    /// threads needs one join per step (before: one for the product, split by columns, and one for the gates), and
+    /// each element of the product is summed in the same order for any split (<see cref="Gemm"/>), so no bit changes.
+    /// One instance serves all the steps of a layer and direction (<see cref="Set"/>): nothing is allocated per step.
+    /// </summary>
+    private sealed class StepState<T>(Tape<T> tape, CellKind kind, int hidden, int width, int d, T[] g, T[] s, T[]? c,
+        T[]? tanhC, T[]? ghn, T[]? ghStep, T[]? nStep, T[] y, T[] whhT, T[]? bhh)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        private int _t, _prevAt, _hNextAt, _cNextAt;
+        private T[] _hNextArr = [];
+        private T[]? _cNextArr;
+
+        /// <summary>Moves to step <paramref name="step"/>, whose h (and c) go to the given arrays and offsets.</summary>
+        public void Set(int step, T[] hNext, int hAt, T[]? cNext, int cAt)
+        {
+            (_t, _prevAt, _hNextArr, _hNextAt, _cNextArr, _cNextAt) = (step, step * tape.Batch * hidden, hNext, hAt, cNext, cAt);
+        }
+
         public void Forward(int b0, int b1)
         {
             var n = tape.Batch;
             var rows = b1 - b0;
             var gh = tape.Spec.Gates * hidden;
-            var gt = g.AsSpan((t * n + b0) * gh, rows * gh);
-            var hPrev = s.AsSpan(prevAt + b0 * hidden, rows * hidden);
-            var hNext = hNextArr.AsSpan(hNextAt + b0 * hidden, rows * hidden);
-            var cPrev = c is null ? default : c.AsSpan(prevAt + b0 * hidden, rows * hidden);
-            var cNext = cNextArr is null ? default : cNextArr.AsSpan(cNextAt + b0 * hidden, rows * hidden);
+            var gru = kind == CellKind.Gru;
+            var gt = g.AsSpan((_t * n + b0) * gh, rows * gh);
+            var hPrev = s.AsSpan(_prevAt + b0 * hidden, rows * hidden);
+            var hNext = _hNextArr.AsSpan(_hNextAt + b0 * hidden, rows * hidden);
+            var cPrev = c is null ? default : c.AsSpan(_prevAt + b0 * hidden, rows * hidden);
+            var cNext = _cNextArr is null ? default : _cNextArr.AsSpan(_cNextAt + b0 * hidden, rows * hidden);
+            // The GRU keeps W_h· h_prev + b_h· apart (b_hn sits inside r ⊙ (·)); the others add onto the projection.
+            var ghRows = gru ? ghStep.AsSpan(b0 * gh, rows * gh) : gt;
+            if (gru && bhh is not null)
+            {
+                for (var b = 0; b < rows; b++) bhh.CopyTo(ghRows.Slice(b * gh, gh));
+            }
+            Gemm.Run(false, false, rows, gh, hidden, T.One, hPrev, hidden, whhT, gh, gru && bhh is null ? T.Zero : T.One, ghRows, gh);
             switch (kind)
             {
                 case CellKind.Lstm:
-                    RecurrentKernels.LstmForward(rows, hidden, gt, cPrev, cNext, tanhC.AsSpan(prevAt + b0 * hidden, rows * hidden), hNext);
+                    RecurrentKernels.LstmForward(rows, hidden, gt, cPrev, cNext, tanhC.AsSpan(_prevAt + b0 * hidden, rows * hidden), hNext);
                     break;
                 case CellKind.Gru:
-                    RecurrentKernels.GruForward(rows, hidden, gt, ghStep.AsSpan(b0 * gh, rows * gh), hPrev,
-                        ghn.AsSpan(prevAt + b0 * hidden, rows * hidden), hNext, nStep.AsSpan(b0 * hidden, rows * hidden));
+                    RecurrentKernels.GruForward(rows, hidden, gt, ghRows, hPrev,
+                        ghn.AsSpan(_prevAt + b0 * hidden, rows * hidden), hNext, nStep.AsSpan(b0 * hidden, rows * hidden));
                     break;
                 default:
                     RecurrentKernels.RnnForward(gt, kind == CellKind.RnnRelu, hNext);
@@ -315,9 +344,9 @@ internal static class RecurrentFused
             }
             for (var b = b0; b < b1; b++)
             {
-                var yRow = y.AsSpan((t * n + b) * width + d * hidden, hidden);
+                var yRow = y.AsSpan((_t * n + b) * width + d * hidden, hidden);
                 var local = (b - b0) * hidden;
-                if (tape.Valid(t, b))
+                if (tape.Valid(_t, b))
                 {
                     hNext.Slice(local, hidden).CopyTo(yRow);
                     continue;
@@ -330,12 +359,19 @@ internal static class RecurrentFused
         }
     }
 
-    /// <summary>The per-row backward of one step (step <see cref="Step"/>, rows [b0, b1)), for <see cref="ForRows"/>.</summary>
+    /// <summary>
+    /// The backward of one step (step <see cref="Step"/>, rows [b0, b1)), for <see cref="ForRows"/>: the per-row
+    /// kernels, then ∂ℓ/∂h_prev += ∂Gₕ·W_hh for the same rows (padded rows have ∂Gₕ = 0) in the same job, so a split
+    /// over two threads joins once per step; row b of the product needs only row b of ∂Gₕ.
+    /// </summary>
     private sealed class BackState<T>(Tape<T> tape, CellKind kind, int hidden, int width, int d, T[] g, T[] s, T[]? c, T[]? tanhC,
-        T[]? ghn, T[] dgh, T[] dY, T[] dhCarry, T[] dcCarry)
+        T[]? ghn, T[] dgh, T[] dY, T[] dhCarry, T[] dcCarry, T[] whh, T[] scratch)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         public int Step { get; set; }
+
+        /// <summary>Whether the step carries ∂ℓ/∂h back to the step before (false at the first step without h0's gradient).</summary>
+        public bool CarryBack { get; set; }
 
         public void Rows(int b0, int b1)
         {
@@ -368,6 +404,10 @@ internal static class RecurrentFused
                         break;
                 }
             }
+            if (!CarryBack) return;
+            var rows = b1 - b0;
+            MatMulInto(scratch.AsSpan(b0 * hidden, rows * hidden), false, false, rows, hidden, gh, dgh.AsSpan((t * n + b0) * gh, rows * gh), gh,
+                whh, hidden, T.One, dhCarry.AsSpan(b0 * hidden, rows * hidden), hidden);
         }
     }
 
@@ -409,12 +449,23 @@ internal static class RecurrentFused
         ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (n >= m || (n >= NarrowColumns && k < m))
+        var scratch = Direct(m, n, k) ? default : tape.Rent(n * m).AsSpan(0, n * m);
+        MatMulInto(scratch, transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc);
+    }
+
+    private static bool Direct(int m, int n, int k) => n >= m || (n >= NarrowColumns && k < m);
+
+    /// <summary>As above, with the caller's scratch (≥ m·n; unused when the product is computed directly).</summary>
+    private static void MatMulInto<T>(Span<T> scratch, bool transA, bool transB, int m, int n, int k, ReadOnlySpan<T> a, int lda,
+        ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (Direct(m, n, k))
         {
             Gemm.Run(transA, transB, m, n, k, T.One, a, lda, b, ldb, beta, c, ldc);
             return;
         }
-        var ct = tape.Rent(n * m).AsSpan(0, n * m);
+        var ct = scratch[..(n * m)];
         Gemm.Run(!transB, !transA, n, m, k, T.One, b, ldb, a, lda, T.Zero, ct, m);
         for (var i = 0; i < m; i++)
         {
@@ -445,6 +496,7 @@ internal static class RecurrentFused
         var gradCn = tape.GradCN?.Data<T>();
         var dhCarry = tape.Rent(block);
         var dcCarry = tape.Rent(block);
+        var stepScratch = tape.Rent(block); // the per-step product's transposed result (MatMul), rented once
         var dY = tape.GradY!.Data<T>();
         if (spec.BatchFirst)
         {
@@ -468,16 +520,14 @@ internal static class RecurrentFused
                 CopyOrClear(gradHn, k * block, dhCarry.AsSpan(0, block));
                 CopyOrClear(gradCn, k * block, dcCarry.AsSpan(0, block));
 
-                var rowsState = new BackState<T>(tape, kind, hidden, width, d, g, s, c, tanhC, ghn, dgh, dY!, dhCarry, dcCarry);
+                var rowsState = new BackState<T>(tape, kind, hidden, width, d, g, s, c, tanhC, ghn, dgh, dY!, dhCarry, dcCarry, whh, stepScratch);
                 for (var step = steps - 1; step >= 0; step--)
                 {
                     var t = d == 0 ? step : steps - 1 - step;
                     rowsState.Step = t;
+                    // At the first step of the sequence ∂ℓ/∂h_prev would only feed ∂ℓ/∂h0.
+                    rowsState.CarryBack = step > 0 || dh0 is not null;
                     ForRows(n, gh, rowsState, static (st, b0, b1) => st.Rows(b0, b1));
-                    // ∂ℓ/∂h_prev += ∂Gₕ·W_hh for the N rows of step t (padded rows have ∂Gₕ = 0); at the first step of
-                    // the sequence it would only feed ∂ℓ/∂h0.
-                    if (step == 0 && dh0 is null) continue;
-                    MatMul(tape, false, false, n, hidden, gh, dgh.AsSpan(t * n * gh, n * gh), gh, whh, hidden, T.One, dhCarry, hidden);
                 }
 
                 if (dh0 is not null) dhCarry.AsSpan(0, block).CopyTo(dh0.Data<T>().AsSpan(k * block));
@@ -496,8 +546,11 @@ internal static class RecurrentFused
                 }
                 if (spec.Bias)
                 {
-                    if (weights[k * p + 2].RequiresGrad) grads[1 + k * p + 2] = ColumnSums(g, rows, gh, x.DType);
-                    if (weights[k * p + 3].RequiresGrad) grads[1 + k * p + 3] = ColumnSums(dgh, rows, gh, x.DType);
+                    var dbih = weights[k * p + 2].RequiresGrad ? ColumnSums(g, rows, gh, x.DType) : null;
+                    grads[1 + k * p + 2] = dbih;
+                    // Outside the GRU both biases add to the same pre-activations (dgh is g): one sum serves both.
+                    if (weights[k * p + 3].RequiresGrad)
+                        grads[1 + k * p + 3] = dbih is not null && ReferenceEquals(dgh, g) ? dbih.Clone() : ColumnSums(dgh, rows, gh, x.DType);
                 }
                 if (dx is not null)
                     MatMul(tape, false, false, rows, inSize, gh, g, gh, wih, inSize, d == 0 ? T.Zero : T.One, dx, inSize);
@@ -527,8 +580,12 @@ internal static class RecurrentFused
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var sum = Tensor.Zeros(new Shape(cols), dtype);
-        var s = sum.Data<T>().AsSpan();
-        for (var r = 0; r < rows; r++) TensorPrimitives.Add(s, m.AsSpan(r * cols, cols), s);
+        // Split by columns over the threads: each column is still summed row by row, so no bit depends on the split.
+        ForRows(cols, rows, (m, rows, cols, sum.Data<T>()), static (st, c0, c1) =>
+        {
+            var s = st.Item4.AsSpan(c0, c1 - c0);
+            for (var r = 0; r < st.rows; r++) TensorPrimitives.Add(s, st.m.AsSpan(r * st.cols + c0, c1 - c0), s);
+        }, ParallelPassWork);
         return sum;
     }
 }

@@ -28,14 +28,18 @@ public class RecurrentThreadsTests
         return [.. arrays];
     }
 
+    // 4 steps split the per-step work (product + gates, backward rows + ∂h product) over the threads; 16 steps
+    // (528 rows · 512 gate columns) also split the once-per-call passes (bias fill, bias-gradient column sums).
     [Theory]
-    [InlineData("lstm", 128)]
-    [InlineData("gru", 128)]
-    [InlineData("rnn_tanh", 256)]
-    [InlineData("rnn_relu", 256)]
-    public void TwoThreadsGiveTheBitsOfOne(string mode, int hidden)
+    [InlineData("lstm", 128, 4)]
+    [InlineData("lstm", 128, 16)]
+    [InlineData("gru", 128, 4)]
+    [InlineData("gru", 128, 16)]
+    [InlineData("rnn_tanh", 256, 4)]
+    [InlineData("rnn_relu", 256, 4)]
+    public void TwoThreadsGiveTheBitsOfOne(string mode, int hidden, int steps)
     {
-        var c = new RecurrentCase(mode, 3, hidden, 2, true, false, true, 4, 33, true, true, 0);
+        var c = new RecurrentCase(mode, 3, hidden, 2, true, false, true, steps, 33, true, true, 0);
         var saved = Threads.Count;
         try
         {
