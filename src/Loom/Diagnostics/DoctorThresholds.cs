@@ -83,8 +83,14 @@ public static class DoctorThresholds
     /// <summary>…and the rolling mean accuracy within this distance of 1/C (when accuracy was logged)…</summary>
     public const double ChanceAccuracyTolerance = 0.08;
 
-    /// <summary>…for a stretch of at least this fraction of the steps (and at least 2 W steps).</summary>
+    /// <summary>…for a stretch of at least this fraction of the steps, or of <see cref="PlateauMinSteps"/> (and at least 2 W steps).</summary>
     public const double PlateauMinFraction = 0.25;
+
+    /// <summary>
+    /// A stretch this long at chance is a plateau whatever the run's length: a long run that learns, collapses and then
+    /// sits at ln C for hundreds of steps (the course's spiky temporal-order run) has a plateau shorter than a quarter of it.
+    /// </summary>
+    public const int PlateauMinSteps = 250;
 
     // ---- initial-loss-off ----
 

@@ -31,7 +31,7 @@ internal static class ChanceCheck
             if (j - i > bestLength) (bestStart, bestLength) = (i, j - i);
             i = j;
         }
-        if (bestLength < Math.Max(PlateauMinFraction * c.Count, 2 * c.Window)) return null;
+        if (bestLength < Math.Max(Math.Min(PlateauMinFraction * c.Count, PlateauMinSteps), 2 * c.Window)) return null;
         var span = c.Loss.AsSpan(bestStart, bestLength);
         var evidence = new Dictionary<string, double>
         {
