@@ -49,7 +49,7 @@ public sealed class HostileFileCliTests
         bytes[9] = (byte)'['; // the JSON header's first key now starts with a bracket: not valid JSON
         File.WriteAllBytes(model, bytes);
         var line = OnlyLine(CliRunner.Run("eval", run));
-        Assert.StartsWith($"loom: {model}: ", line, StringComparison.Ordinal);
+        Assert.StartsWith($"loom: safetensors: {model}: ", line, StringComparison.Ordinal);
     }
 
     [Fact]
