@@ -14,6 +14,7 @@ internal sealed class LoomProcess : IDisposable
     private readonly StringBuilder _stdout = new();
     private readonly StringBuilder _stderr = new();
     private readonly object _gate = new();
+    private readonly List<Thread> _pumps = [];
 
     private LoomProcess(Process process)
     {
@@ -40,21 +41,32 @@ internal sealed class LoomProcess : IDisposable
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         var process = new Process { StartInfo = start };
         var result = new LoomProcess(process);
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null) return;
-            lock (result._gate) result._stdout.Append(e.Data).Append('\n');
-        };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is null) return;
-            lock (result._gate) result._stderr.Append(e.Data).Append('\n');
-        };
         process.Start();
         process.StandardInput.Close();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        // Each stream is read on its own thread, not through the thread pool (BeginErrorReadLine): when the whole suite
+        // runs in parallel the pool is starved by tests blocked on other processes, and progress lines then reached
+        // the test seconds late, after a tiny run had already finished.
+        result._pumps.Add(Pump(process.StandardOutput, result._stdout, result._gate));
+        result._pumps.Add(Pump(process.StandardError, result._stderr, result._gate));
         return result;
+    }
+
+    private static Thread Pump(StreamReader reader, StringBuilder text, object gate)
+    {
+        var thread = new Thread(() =>
+        {
+            while (reader.ReadLine() is { } line)
+                lock (gate) text.Append(line).Append('\n');
+        })
+        { IsBackground = true, Name = "loom process output" };
+        thread.Start();
+        return thread;
+    }
+
+    /// <summary>After the exit: waits until the readers have taken the last lines from the pipes.</summary>
+    private void Drain()
+    {
+        foreach (var pump in _pumps) pump.Join(TimeSpan.FromSeconds(30));
     }
 
     public string Stdout
@@ -82,7 +94,11 @@ internal sealed class LoomProcess : IDisposable
         while (clock.Elapsed < timeout)
         {
             if (condition()) return true;
-            if (_process.HasExited) return condition();
+            if (_process.HasExited)
+            {
+                Drain();
+                return condition();
+            }
             Thread.Sleep(5);
         }
         return false;
@@ -100,6 +116,7 @@ internal sealed class LoomProcess : IDisposable
             // already gone
         }
         _process.WaitForExit();
+        Drain();
     }
 
     /// <summary>SIGINT, as Ctrl-C in a terminal.</summary>
@@ -117,7 +134,7 @@ internal sealed class LoomProcess : IDisposable
             Kill();
             throw new TimeoutException($"loom did not finish within {timeout}\n--- stderr ---\n{Stderr}");
         }
-        _process.WaitForExit(); // drain the output readers
+        Drain();
         return _process.ExitCode;
     }
 
