@@ -25,7 +25,10 @@ internal sealed class LoomProcess : IDisposable
 
     public static LoomProcess Start(params string[] args)
     {
-        var start = new ProcessStartInfo(DotnetHost())
+        // Through env --default-signal=INT (coreutils): a process started from a non-interactive shell's background job
+        // (as CI runners and this suite's own parents may be) inherits SIGINT as ignored, and .NET keeps an inherited
+        // ignore, so the Ctrl-C under test would never arrive. A user's terminal delivers it; so does this.
+        var start = new ProcessStartInfo("env")
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
@@ -35,6 +38,8 @@ internal sealed class LoomProcess : IDisposable
             StandardErrorEncoding = Encoding.UTF8,
             WorkingDirectory = CliRunner.RepoRoot,
         };
+        start.ArgumentList.Add("--default-signal=INT");
+        start.ArgumentList.Add(DotnetHost());
         start.ArgumentList.Add(CliRunner.CliDll);
         foreach (var arg in args) start.ArgumentList.Add(arg);
         start.Environment["DOTNET_NOLOGO"] = "1";
