@@ -17,7 +17,8 @@ public static class Program
         usage: Loom.Bench [W1 W2 ...] [--out FILE] [--reference FILE] [--no1] [--width 512|256|portable]
           W1 W2 ...         workloads to run (default: all)
           --out FILE        also write the results table to FILE
-          --reference FILE  add the reference median and a Loom/ref column, matching (W, case, thr) against a table
+          --reference FILE  add the reference median, a Loom/ref column and a speed × column (> 1: Loom faster; ref/Loom for
+                            times), matching (W, case, thr) against a table
                             in the TorchSharp program's format (its --out file or results-run1.md)
           --no1             skip the 1-thread children
           --width W         force the GEMM micro-kernel (sets LOOM_GEMM_WIDTH for the children)
@@ -86,14 +87,16 @@ public static class Program
         table.AppendLine();
         table.AppendLine(reference == null
             ? "| W | case | thr | metric | median | min | max | n | note |\n|---|---|---|---|---|---|---|---|---|"
-            : "| W | case | thr | metric | median | min | max | n | note | ref median | Loom/ref |\n|---|---|---|---|---|---|---|---|---|---|---|");
+            : "| W | case | thr | metric | median | min | max | n | note | ref median | Loom/ref | speed × |\n|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in rows)
         {
             var line = $"| {r.W} | {r.Case} | {r.Threads} | {r.Metric} | {Row.Fmt(r.Med)} | {Row.Fmt(r.Min)} | {Row.Fmt(r.Max)} | {r.N} | {r.Note} |";
             if (reference != null)
             {
                 var m = reference.Find(r.W, r.Case, r.Threads);
-                line += m is { } v ? $" {Row.Fmt(v)} | {(r.Med / v).ToString("F2", CultureInfo.InvariantCulture)} |" : " - | - |";
+                line += m is { } v
+                    ? $" {Row.Fmt(v)} | {(r.Med / v).ToString("F2", CultureInfo.InvariantCulture)} | {Speedup(r.Metric, r.Med, v)} |"
+                    : " - | - | - |";
             }
             table.AppendLine(line);
         }
@@ -105,6 +108,17 @@ public static class Program
         Console.Write(table);
         if (outFile != null) File.WriteAllText(outFile, table.ToString());
         return rows.Count > 0 && !footer.Any(f => f.Contains("FAILED", StringComparison.Ordinal)) ? 0 : 1;
+    }
+
+    /// <summary>
+    /// How many times faster Loom is than the reference (&gt; 1: Loom faster): Loom/ref for rates (GFLOP/s, images/s,
+    /// steps/s, …), ref/Loom for times (ms, s, s/epoch); "-" for metrics that are not speeds (MiB, accuracy).
+    /// </summary>
+    private static string Speedup(string metric, double loom, double reference)
+    {
+        var m = metric.Trim();
+        double? speed = m is "ms" or "s" or "s/epoch" ? reference / loom : m.EndsWith("/s", StringComparison.Ordinal) ? loom / reference : null;
+        return speed is { } x ? x.ToString("F2", CultureInfo.InvariantCulture) : "-";
     }
 
     private static int RunChild(string w, int thr, List<Row> rows, List<string> footer)
