@@ -49,7 +49,7 @@ internal static class SafetensorsHeader
         }
         catch (DecoderFallbackException e)
         {
-            throw new LoomException($"safetensors: the header is not valid UTF-8 ({e.Message})", e);
+            throw new LoomException($"safetensors: the header is not valid UTF-8 ({ErrorText.Visible(e.Message)})", e);
         }
 
         JsonDocument document;
@@ -59,7 +59,7 @@ internal static class SafetensorsHeader
         }
         catch (JsonException e)
         {
-            throw new LoomException($"safetensors: the header is not valid JSON ({e.Message})", e);
+            throw new LoomException($"safetensors: the header is not valid JSON ({ErrorText.Visible(e.Message)})", e);
         }
 
         using (document)

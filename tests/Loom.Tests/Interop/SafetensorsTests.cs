@@ -75,6 +75,23 @@ public class SafetensorsTests
     }
 
     [Fact]
+    public void AHeaderWithControlCharactersGivesAOneLineError()
+    {
+        // Fuzzing found a header whose JSON error quoted a raw newline: a two-line message. Every control character in
+        // every position of a small broken header must give one line.
+        const string broken = "{\"a\":{\"dtype\" \"F32\"}}";
+        for (var c = (char)0; c < 32; c++)
+        {
+            for (var at = 0; at <= broken.Length; at++)
+            {
+                var message = LoadError(Raw(broken.Insert(at, c.ToString()), []));
+                Assert.DoesNotContain('\n', message);
+                Assert.DoesNotContain('\r', message);
+            }
+        }
+    }
+
+    [Fact]
     public void WritesTheReferenceLayout()
     {
         var bytes = Safetensors.ToBytes(Sample(), new Dictionary<string, string> { ["format"] = "pt" });

@@ -15,7 +15,7 @@ public sealed record LayerSpec(string Name, IReadOnlyList<SpecArgument> Argument
     public SpecArgument? Named(params string[] names) => Arguments.FirstOrDefault(a => a.Name is not null && names.Contains(a.Name));
 
     /// <summary>A spec error pointing at this layer.</summary>
-    public LoomException Error(string message) => new($"spec: {Name} at position {Position}: {SpecParser.Visible(message)}");
+    public LoomException Error(string message) => new($"spec: {Name} at position {Position}: {ErrorText.Visible(message)}");
 
     /// <summary>An integer argument: the i-th positional or a named one, else the default (null default = required).</summary>
     public int Int(int index, string[] names, int? defaultValue, string meaning)

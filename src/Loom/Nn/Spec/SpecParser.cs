@@ -7,25 +7,6 @@ namespace Loom.Nn.Spec;
 /// </summary>
 public static class SpecParser
 {
-    /// <summary>
-    /// Control characters of user text quoted in an error, escaped (a newline as <c>\n</c>): errors are one line.
-    /// Found by fuzzing: a spec token holding a newline made a two-line message.
-    /// </summary>
-    internal static string Visible(string text)
-    {
-        if (!text.Any(char.IsControl)) return text;
-        var sb = new System.Text.StringBuilder(text.Length + 8);
-        foreach (var c in text)
-        {
-            if (c == '\n') sb.Append("\\n");
-            else if (c == '\r') sb.Append("\\r");
-            else if (c == '\t') sb.Append("\\t");
-            else if (char.IsControl(c)) sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"\\u{(int)c:X4}");
-            else sb.Append(c);
-        }
-        return sb.ToString();
-    }
-
     public static IReadOnlyList<LayerSpec> Parse(string spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
@@ -119,7 +100,7 @@ public static class SpecParser
         }
         var token = ReadToken(s, ref pos);
         if (token.Length == 0)
-            throw new LoomException(Visible($"spec: expected a value at position {pos + 1} in {layer}, found '{(pos < s.Length ? s[pos] : ' ')}'"));
+            throw new LoomException(ErrorText.Visible($"spec: expected a value at position {pos + 1} in {layer}, found '{(pos < s.Length ? s[pos] : ' ')}'"));
         return token;
     }
 
