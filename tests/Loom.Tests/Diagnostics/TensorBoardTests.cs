@@ -5,6 +5,7 @@ using Loom.Diagnostics.TensorBoard;
 using Loom.Diagnostics.TensorBoard.Proto;
 using Loom.Nn.Spec;
 using Loom.Tests.Data;
+using Loom.Tests.Training;
 using Loom.Training;
 
 namespace Loom.Tests.Diagnostics;
@@ -72,23 +73,7 @@ public sealed class TensorBoardTests : IDisposable
         Assert.Equal("brain.Event:2", Encoding.ASCII.GetString(data[11..]));
     }
 
-    /// <summary>Two Gaussian blobs of 1×4×4 images, learnable in a few steps.</summary>
-    private static ImageSplits Blobs()
-    {
-        ImageDataset Make(int n, ulong seed, string name)
-        {
-            var g = new Generator(seed);
-            var images = new float[n * 16];
-            var labels = new int[n];
-            for (var i = 0; i < n; i++)
-            {
-                labels[i] = i % 2;
-                for (var k = 0; k < 16; k++) images[(i * 16) + k] = (float)((g.NextNormal() * 0.5) + ((labels[i] == 1 ? 0.8 : -0.8) * (k % 3 == 0 ? 1 : 0)));
-            }
-            return new ImageDataset(name, images, labels, 1, 4, 4, ["a", "b"]);
-        }
-        return new ImageSplits("blobs", "generated", Make(128, 1, "train"), Make(32, 2, "test"));
-    }
+    private static ImageSplits Blobs() => BlobImages.Splits(128, 32);
 
     private RunDirectory TinyRun()
     {

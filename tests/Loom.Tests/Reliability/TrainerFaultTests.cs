@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Loom.Data;
 using Loom.Nn;
 using Loom.Tests.Data;
+using Loom.Tests.Training;
 using Loom.Training;
 using static Loom.Functional;
 
@@ -11,23 +12,8 @@ namespace Loom.Tests.Reliability;
 [Collection("Reliability: global RNG")]
 public sealed class TrainerFaultTests
 {
-    private static ImageClassificationData Blobs(int count = 64)
-    {
-        ImageDataset Make(int n, ulong seed, string name)
-        {
-            var g = new Generator(seed);
-            var images = new float[n * 16];
-            var labels = new int[n];
-            for (var i = 0; i < n; i++)
-            {
-                labels[i] = i % 2;
-                for (var k = 0; k < 16; k++) images[i * 16 + k] = (float)(g.NextNormal() * 0.5 + (labels[i] == 1 ? 0.8 : -0.8));
-            }
-            return new ImageDataset(name, images, labels, 1, 4, 4, ["a", "b"]);
-        }
-        return new ImageClassificationData(new ImageSplits("blobs", "generated", Make(count, 1, "train"), Make(16, 2, "test")),
-            new DataLoaderOptions { BatchSize = 16, Seed = 3 });
-    }
+    private static ImageClassificationData Blobs(int count = 64) =>
+        new(BlobImages.Splits(count, 16, sparse: false), new DataLoaderOptions { BatchSize = 16, Seed = 3 });
 
     private static TrainConfig Config => new() { Epochs = 2, BatchSize = 16, Lr = 0.01, Optimizer = "sgd", Momentum = 0, Schedule = "none", Seed = 3, Threads = 1 };
 

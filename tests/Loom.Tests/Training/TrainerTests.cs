@@ -14,23 +14,7 @@ public sealed class TrainerTests : IDisposable
         if (Directory.Exists(_root)) Directory.Delete(_root, recursive: true);
     }
 
-    /// <summary>Two Gaussian blobs of 1×4×4 "images": class 1 is brighter. Learnable in a few steps.</summary>
-    private static ImageSplits Blobs(int trainCount = 256, int testCount = 64)
-    {
-        ImageDataset Make(int n, ulong seed, string name)
-        {
-            var g = new Generator(seed);
-            var images = new float[n * 16];
-            var labels = new int[n];
-            for (var i = 0; i < n; i++)
-            {
-                labels[i] = i % 2;
-                for (var k = 0; k < 16; k++) images[i * 16 + k] = (float)(g.NextNormal() * 0.5 + (labels[i] == 1 ? 0.8 : -0.8) * (k % 3 == 0 ? 1 : 0));
-            }
-            return new ImageDataset(name, images, labels, 1, 4, 4, ["a", "b"]);
-        }
-        return new ImageSplits("blobs", "generated", Make(trainCount, 1, "train"), Make(testCount, 2, "test"));
-    }
+    private static ImageSplits Blobs(int trainCount = 256, int testCount = 64) => BlobImages.Splits(trainCount, testCount);
 
     private (Trainer Trainer, RunDirectory Run, Loom.Nn.Module Model) Setup(string name, TrainConfig config)
     {
