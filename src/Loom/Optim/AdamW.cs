@@ -2,46 +2,10 @@ namespace Loom.Optim;
 
 /// <summary>Hyper-parameters of <see cref="AdamW"/> (PyTorch's <c>torch.optim.AdamW</c> arguments and defaults:
 /// like Adam's, but <see cref="OptimizerOptions.WeightDecay"/> defaults to 0.01).</summary>
-public sealed record AdamWOptions : OptimizerOptions
+public sealed record AdamWOptions : AdamFamilyOptions
 {
     /// <summary>Options with PyTorch's defaults (lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight_decay 0.01).</summary>
     public AdamWOptions() => WeightDecay = 1e-2;
-
-    /// <summary>β1, the decay of the first-moment average (PyTorch's <c>betas[0]</c>); in [0, 1).</summary>
-    public double Beta1 { get; set; } = 0.9;
-
-    /// <summary>β2, the decay of the second-moment average (PyTorch's <c>betas[1]</c>); in [0, 1).</summary>
-    public double Beta2 { get; set; } = 0.999;
-
-    /// <summary>ε added to the denominator; ≥ 0.</summary>
-    public double Eps { get; set; } = 1e-8;
-
-    /// <summary>AMSGrad: divide by the running maximum of the second moment.</summary>
-    public bool Amsgrad { get; set; }
-
-    internal override double CycledMomentum
-    {
-        get => Beta1;
-        set => Beta1 = value;
-    }
-
-    internal override void Validate(OptionCheck check)
-    {
-        base.Validate(check);
-        AdamRule.Validate(check, Beta1, Beta2, Eps);
-    }
-
-    internal override void Write(IDictionary<string, double> scalars, string prefix)
-    {
-        base.Write(scalars, prefix);
-        AdamRule.Write(scalars, prefix, Beta1, Beta2, Eps, Amsgrad);
-    }
-
-    internal override void Read(ScalarReader scalars, string prefix)
-    {
-        base.Read(scalars, prefix);
-        (Beta1, Beta2, Eps, Amsgrad) = AdamRule.Read(scalars, prefix);
-    }
 }
 
 /// <summary>

@@ -117,13 +117,10 @@ internal static class OptimReference
                 case ("momentum", SgdOptions s): s.Momentum = v.GetDouble(); break;
                 case ("dampening", SgdOptions s): s.Dampening = v.GetDouble(); break;
                 case ("nesterov", SgdOptions s): s.Nesterov = v.GetBoolean(); break;
-                case ("betas", AdamOptions a): (a.Beta1, a.Beta2) = (v[0].GetDouble(), v[1].GetDouble()); break;
-                case ("betas", AdamWOptions a): (a.Beta1, a.Beta2) = (v[0].GetDouble(), v[1].GetDouble()); break;
-                case ("eps", AdamOptions a): a.Eps = v.GetDouble(); break;
-                case ("eps", AdamWOptions a): a.Eps = v.GetDouble(); break;
+                case ("betas", AdamFamilyOptions a): (a.Beta1, a.Beta2) = (v[0].GetDouble(), v[1].GetDouble()); break;
+                case ("eps", AdamFamilyOptions a): a.Eps = v.GetDouble(); break;
                 case ("eps", RmsPropOptions r): r.Eps = v.GetDouble(); break;
-                case ("amsgrad", AdamOptions a): a.Amsgrad = v.GetBoolean(); break;
-                case ("amsgrad", AdamWOptions a): a.Amsgrad = v.GetBoolean(); break;
+                case ("amsgrad", AdamFamilyOptions a): a.Amsgrad = v.GetBoolean(); break;
                 case ("alpha", RmsPropOptions r): r.Alpha = v.GetDouble(); break;
                 case ("momentum", RmsPropOptions r): r.Momentum = v.GetDouble(); break;
                 case ("centered", RmsPropOptions r): r.Centered = v.GetBoolean(); break;
@@ -197,7 +194,7 @@ internal static class OptimReference
                 var o = opt.ParamGroups[g].Options;
                 worst = Math.Max(worst, Deviation(opt.ParamGroups[g].Lr, expectedLrs[t][g]));
                 worst = Math.Max(worst, Deviation(last[g], expectedLrs[t][g]));
-                var momentum = o is AdamOptions a ? a.Beta1 : ((SgdOptions)o).Momentum;
+                var momentum = o is AdamFamilyOptions a ? a.Beta1 : ((SgdOptions)o).Momentum;
                 worst = Math.Max(worst, Deviation(momentum, expectedMomenta[t][g]));
             }
         }
