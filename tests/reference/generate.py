@@ -16,38 +16,14 @@ import argparse
 import json
 import os
 import random
-import struct
 import sys
 
 import torch
 import torch.nn.functional as F
 
-DTYPES = {torch.float32: ("F32", "f"), torch.float64: ("F64", "d"), torch.int64: ("I64", "q"), torch.int32: ("I32", "i")}
-
-
-def write_safetensors(path, tensors, metadata):
-    """The safetensors layout: u64 LE header length, JSON header padded with spaces to 8 bytes, contiguous data."""
-    header = {"__metadata__": metadata}
-    blobs = []
-    offset = 0
-    for name in sorted(tensors):
-        t = tensors[name].contiguous()
-        dtype, code = DTYPES[t.dtype]
-        values = t.reshape(-1).tolist()
-        blob = struct.pack("<%d%s" % (len(values), code), *values)
-        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(blob)]}
-        blobs.append(blob)
-        offset += len(blob)
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * ((8 - len(text) % 8) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for blob in blobs:
-            f.write(blob)
-    os.replace(tmp, path)
-
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+import torch_spec  # noqa: E402
 
 def randn(*shape):
     """float32 normal values widened to float64 (exactly representable in the stored float32 file)."""
@@ -233,7 +209,7 @@ def main():
             for key, value in values.items():
                 tensors["%s.%s" % (name, key)] = stored(value)
             case += 1
-        write_safetensors(os.path.join(args.out, family + ".safetensors"), tensors, metadata)
+        torch_spec.save_safetensors(os.path.join(args.out, family + ".safetensors"), tensors, metadata)
         total += count
     print("wrote %d cases (seed %d, torch %s) to %s" % (total, args.seed, torch.__version__, args.out))
 
