@@ -40,7 +40,7 @@ public readonly record struct ConvPlan(int Batch, int Groups, int OutChannels, P
 /// sizes, the parts only on the thread count, and the weight gradient sums per-part partials in part order, so a
 /// given thread count always gives the same bits. Buffers are rented from the pool: no allocation per call.
 /// </summary>
-public static class ConvKernels
+public static partial class ConvKernels
 {
     /// <summary>
     /// Elements of the larger of the chunk's column matrix and output-side matrix (2 MiB of float32, the L2 of a
@@ -52,6 +52,11 @@ public static class ConvKernels
     public static void Correlate<T>(ReadOnlyMemory<T> image, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, ConvPlan plan, Memory<T> output)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (Banded(plan, out var rows))
+        {
+            CorrelateBands(image, weight, bias, plan, output, rows);
+            return;
+        }
         var (patch, parts, chunk) = (plan.Patch, Parts(plan.Batch), ChunkImages(plan));
         var (fg, k, p, f) = (plan.GroupOutChannels, plan.WeightColumns, plan.Patch.Columns, plan.OutChannels);
         GemmTeam.For(parts, part =>
@@ -88,6 +93,11 @@ public static class ConvKernels
     public static void CorrelateAdjoint<T>(ReadOnlyMemory<T> output, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, ConvPlan plan, Memory<T> image)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (Banded(plan, out var rows))
+        {
+            CorrelateAdjointBands(output, weight, bias, plan, image, rows);
+            return;
+        }
         var (patch, parts, chunk) = (plan.Patch, Parts(plan.Batch), ChunkImages(plan));
         var (fg, k, p, f) = (plan.GroupOutChannels, plan.WeightColumns, plan.Patch.Columns, plan.OutChannels);
         GemmTeam.For(parts, part =>
@@ -132,6 +142,7 @@ public static class ConvKernels
         var (patch, parts, chunk) = (plan.Patch, Parts(plan.Batch), ChunkImages(plan));
         var (fg, k, p, f) = (plan.GroupOutChannels, plan.WeightColumns, plan.Patch.Columns, plan.OutChannels);
         var size = f * k;
+        var banded = Banded(plan, out var rows);
         if (plan.Batch == 0)
         {
             weightGrad.Span[..size].Clear();
@@ -145,6 +156,11 @@ public static class ConvKernels
             {
                 var (start, end) = Threads.Range(plan.Batch, parts, part);
                 var dw = part == 0 ? weightGrad.Span[..size] : partials[part].AsSpan(0, size);
+                if (banded)
+                {
+                    WeightGradientBands(image.Span, output.Span, plan, start, end, dw, rows);
+                    return;
+                }
                 var width = Math.Min(chunk, end - start) * p;
                 var cols = ArrayPool<T>.Shared.Rent(patch.Rows * width);
                 var wide = ArrayPool<T>.Shared.Rent(f * width);

@@ -45,9 +45,17 @@ public static class Im2Col
     /// <paramref name="ld"/> apart: several images side by side make one wide column matrix for a single GEMM.
     /// </summary>
     public static void Forward<T>(ReadOnlySpan<T> image, in PatchGeometry g, Span<T> cols, int ld)
+        where T : unmanaged, IFloatingPointIeee754<T> => Forward(image, g, cols, ld, 0, g.OutHeight);
+
+    /// <summary>
+    /// Unrolls only the window rows [<paramref name="oh0"/>, <paramref name="oh1"/>): a band of (oh1 − oh0)·outW
+    /// columns per row of <paramref name="cols"/>, rows <paramref name="ld"/> apart. A large image is unrolled a band
+    /// at a time so that the band's columns stay in L2 while the GEMM reads them (<see cref="ConvKernels"/>).
+    /// </summary>
+    public static void Forward<T>(ReadOnlySpan<T> image, in PatchGeometry g, Span<T> cols, int ld, int oh0, int oh1)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var (outH, outW, h, w) = (g.OutHeight, g.OutWidth, g.Height, g.Width);
+        var (outH, outW, h, w) = (oh1 - oh0, g.OutWidth, g.Height, g.Width);
         var row = 0;
         for (var c = 0; c < g.Channels; c++)
         {
@@ -62,7 +70,7 @@ public static class Im2Col
                     for (var oh = 0; oh < outH; oh++)
                     {
                         var line = dst.Slice(oh * outW, outW);
-                        var ih = oh * g.StrideHeight - g.PadTop + kh * g.DilationHeight;
+                        var ih = (oh0 + oh) * g.StrideHeight - g.PadTop + kh * g.DilationHeight;
                         if ((uint)ih >= (uint)h || owLo >= owHi)
                         {
                             line.Clear();
@@ -92,9 +100,13 @@ public static class Im2Col
 
     /// <summary>Adds columns stored with rows <paramref name="ld"/> apart (see <see cref="Forward{T}(ReadOnlySpan{T}, in PatchGeometry, Span{T}, int)"/>) into <paramref name="image"/>.</summary>
     public static void Backward<T>(ReadOnlySpan<T> cols, in PatchGeometry g, Span<T> image, int ld)
+        where T : unmanaged, IFloatingPointIeee754<T> => Backward(cols, g, image, ld, 0, g.OutHeight);
+
+    /// <summary>Adds a band of window rows [<paramref name="oh0"/>, <paramref name="oh1"/>) (as unrolled by the banded <c>Forward</c>) into <paramref name="image"/>.</summary>
+    public static void Backward<T>(ReadOnlySpan<T> cols, in PatchGeometry g, Span<T> image, int ld, int oh0, int oh1)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var (outH, outW, h, w) = (g.OutHeight, g.OutWidth, g.Height, g.Width);
+        var (outH, outW, h, w) = (oh1 - oh0, g.OutWidth, g.Height, g.Width);
         var row = 0;
         for (var c = 0; c < g.Channels; c++)
         {
@@ -109,7 +121,7 @@ public static class Im2Col
                     if (owLo >= owHi) continue;
                     for (var oh = 0; oh < outH; oh++)
                     {
-                        var ih = oh * g.StrideHeight - g.PadTop + kh * g.DilationHeight;
+                        var ih = (oh0 + oh) * g.StrideHeight - g.PadTop + kh * g.DilationHeight;
                         if ((uint)ih >= (uint)h) continue;
                         var line = src.Slice(oh * outW, outW);
                         var dst = plane.Slice(ih * w, w);

@@ -1,0 +1,146 @@
+using System.Buffers;
+using System.Numerics;
+
+namespace Loom.Kernels;
+
+/// <summary>
+/// The three conv products for images whose column matrix is larger than L2 (W6's 64-channel 56×56 image: 576 ×
+/// 3136 floats = 7.2 MB): each image is unrolled a band of output rows at a time into a column matrix that stays in
+/// L2 (<see cref="BandBudget"/>), and each band is one GEMM that reads and writes the image-side tensors in place
+/// (the band's columns of output[n] with leading dimension P: no gather or scatter). Unrolling the whole image
+/// instead wrote 7.2 MB that the GEMM's packing then read back from L3/memory, twice per backward.
+/// The band height depends only on the sizes, so a given thread count gives the same bits.
+/// </summary>
+public static partial class ConvKernels
+{
+    /// <summary>
+    /// Elements of one band's column matrix (or output-side block, the larger): 512 KiB of float32, half of a Zen 4
+    /// core's 1 MiB L2, so that the GEMM's packed panels fit next to it. Settable for tests (1 = one row per band).
+    /// </summary>
+    internal static int BandBudget { get; set; } = 1 << 17;
+
+    /// <summary>Whether one image is too large for a chunk; if so, the output rows per band.</summary>
+    private static bool Banded(ConvPlan plan, out int rows)
+    {
+        var perImage = (long)plan.Patch.Columns * Math.Max(plan.Patch.Rows, plan.OutChannels);
+        var perRow = (long)plan.Patch.OutWidth * Math.Max(plan.Patch.Rows, plan.OutChannels);
+        rows = (int)Math.Clamp(BandBudget / Math.Max(1, perRow), 1, Math.Max(1, plan.Patch.OutHeight));
+        return perImage > ChunkBudget && plan.Patch.OutHeight > 1;
+    }
+
+    /// <summary><see cref="Correlate{T}"/> a band at a time: output[n][:, band] = W · cols(band) (+ bias).</summary>
+    private static void CorrelateBands<T>(ReadOnlyMemory<T> image, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, ConvPlan plan, Memory<T> output, int rows)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (patch, parts) = (plan.Patch, Parts(plan.Batch));
+        var (fg, k, p, outW) = (plan.GroupOutChannels, plan.WeightColumns, plan.Patch.Columns, plan.Patch.OutWidth);
+        GemmTeam.For(parts, part =>
+        {
+            var (start, end) = Threads.Range(plan.Batch, parts, part);
+            var cols = ArrayPool<T>.Shared.Rent(patch.Rows * rows * outW);
+            try
+            {
+                for (var n = start; n < end; n++)
+                {
+                    var img = image.Span.Slice(n * patch.ImageSize, patch.ImageSize);
+                    var y = output.Span.Slice(n * plan.OutputSize, plan.OutputSize);
+                    for (var oh0 = 0; oh0 < patch.OutHeight; oh0 += rows)
+                    {
+                        var oh1 = Math.Min(patch.OutHeight, oh0 + rows);
+                        var (ld, c0) = ((oh1 - oh0) * outW, oh0 * outW);
+                        Im2Col.Forward(img, patch, cols, ld, oh0, oh1);
+                        for (var g = 0; g < plan.Groups; g++)
+                        {
+                            Gemm.Run(false, false, fg, ld, k, T.One, weight.Span.Slice(g * fg * k, fg * k), k,
+                                cols.AsSpan(g * k * ld, k * ld), ld, T.Zero, y[(g * fg * p + c0)..], p);
+                        }
+                        if (bias.IsEmpty) continue;
+                        for (var f = 0; f < plan.OutChannels; f++)
+                        {
+                            var line = y.Slice(f * p + c0, ld);
+                            System.Numerics.Tensors.TensorPrimitives.Add(line, bias.Span[f], line);
+                        }
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<T>.Shared.Return(cols);
+            }
+        });
+    }
+
+    /// <summary><see cref="CorrelateAdjoint{T}"/> a band at a time: image[n] += col2im(Wᵀ · output[n][:, band]).</summary>
+    private static void CorrelateAdjointBands<T>(ReadOnlyMemory<T> output, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, ConvPlan plan, Memory<T> image, int rows)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (patch, parts) = (plan.Patch, Parts(plan.Batch));
+        var (fg, k, p, outW) = (plan.GroupOutChannels, plan.WeightColumns, plan.Patch.Columns, plan.Patch.OutWidth);
+        GemmTeam.For(parts, part =>
+        {
+            var (start, end) = Threads.Range(plan.Batch, parts, part);
+            var cols = ArrayPool<T>.Shared.Rent(patch.Rows * rows * outW);
+            try
+            {
+                for (var n = start; n < end; n++)
+                {
+                    var img = image.Span.Slice(n * patch.ImageSize, patch.ImageSize);
+                    var y = output.Span.Slice(n * plan.OutputSize, plan.OutputSize);
+                    img.Clear();
+                    for (var oh0 = 0; oh0 < patch.OutHeight; oh0 += rows)
+                    {
+                        var oh1 = Math.Min(patch.OutHeight, oh0 + rows);
+                        var (ld, c0) = ((oh1 - oh0) * outW, oh0 * outW);
+                        for (var g = 0; g < plan.Groups; g++)
+                        {
+                            Gemm.Run(true, false, k, ld, fg, T.One, weight.Span.Slice(g * fg * k, fg * k), k,
+                                y[(g * fg * p + c0)..], p, T.Zero, cols.AsSpan(g * k * ld, k * ld), ld);
+                        }
+                        Im2Col.Backward<T>(cols, patch, img, ld, oh0, oh1);
+                    }
+                    if (!bias.IsEmpty) AddRows(img, bias.Span, patch.Height * patch.Width);
+                }
+            }
+            finally
+            {
+                ArrayPool<T>.Shared.Return(cols);
+            }
+        });
+    }
+
+    /// <summary>
+    /// <see cref="WeightGradient{T}"/> for the images [start, end) a band at a time: dw = Σ output[n][:, band] ·
+    /// cols(band)ᵀ, bands in order (each band's product is summed from zero, then added to the running total).
+    /// </summary>
+    private static void WeightGradientBands<T>(ReadOnlySpan<T> image, ReadOnlySpan<T> output, ConvPlan plan, int start, int end, Span<T> dw, int rows)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var patch = plan.Patch;
+        var (fg, k, p, outW) = (plan.GroupOutChannels, plan.WeightColumns, plan.Patch.Columns, plan.Patch.OutWidth);
+        var cols = ArrayPool<T>.Shared.Rent(patch.Rows * rows * outW);
+        try
+        {
+            for (var n = start; n < end; n++)
+            {
+                var img = image.Slice(n * patch.ImageSize, patch.ImageSize);
+                var y = output.Slice(n * plan.OutputSize, plan.OutputSize);
+                for (var oh0 = 0; oh0 < patch.OutHeight; oh0 += rows)
+                {
+                    var oh1 = Math.Min(patch.OutHeight, oh0 + rows);
+                    var (ld, c0) = ((oh1 - oh0) * outW, oh0 * outW);
+                    Im2Col.Forward(img, patch, cols, ld, oh0, oh1);
+                    var beta = n == start && oh0 == 0 ? T.Zero : T.One;
+                    for (var g = 0; g < plan.Groups; g++)
+                    {
+                        Gemm.Run(false, true, fg, k, ld, T.One, y[(g * fg * p + c0)..], p,
+                            cols.AsSpan(g * k * ld, k * ld), ld, beta, dw.Slice(g * fg * k, fg * k), k);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(cols);
+        }
+    }
+}
