@@ -15,9 +15,11 @@ public static partial class ConvKernels
 {
     /// <summary>
     /// Elements of one band's column matrix (or output-side block, the larger): 512 KiB of float32, half of a Zen 4
-    /// core's 1 MiB L2, so that the GEMM's packed panels fit next to it. Settable for tests (1 = one row per band).
+    /// core's 1 MiB L2, so that the GEMM's packed panels fit next to it. Settable for tests (1 = one row per band);
+    /// <c>LOOM_CONV_BAND</c> overrides it for tuning on another CPU.
     /// </summary>
-    internal static int BandBudget { get; set; } = 1 << 17;
+    internal static int BandBudget { get; set; } =
+        int.TryParse(Environment.GetEnvironmentVariable("LOOM_CONV_BAND"), out var v) && v >= 1 ? v : 1 << 17;
 
     /// <summary>Whether one image is too large for a chunk; if so, the output rows per band.</summary>
     private static bool Banded(ConvPlan plan, out int rows)

@@ -43,10 +43,12 @@ public readonly record struct ConvPlan(int Batch, int Groups, int OutChannels, P
 public static partial class ConvKernels
 {
     /// <summary>
-    /// Elements of the larger of the chunk's column matrix and output-side matrix (2 MiB of float32, the L2 of a
-    /// Zen 4 core). Settable for tests, which shrink it to one image per chunk to check that chunking changes nothing.
+    /// Elements of the larger of the chunk's column matrix and output-side matrix (2 MiB of float32). Settable for
+    /// tests, which shrink it to one image per chunk to check that chunking changes nothing; <c>LOOM_CONV_CHUNK</c>
+    /// overrides it for tuning. An image larger than this is unrolled in bands of rows (<see cref="BandBudget"/>).
     /// </summary>
-    internal static int ChunkBudget { get; set; } = 1 << 19;
+    internal static int ChunkBudget { get; set; } =
+        int.TryParse(Environment.GetEnvironmentVariable("LOOM_CONV_CHUNK"), out var v) && v >= 1 ? v : 1 << 19;
 
     /// <summary>output [N, F, P] = W · im2col(image [N, C, H, W]) + bias (bias empty = none). Every output element is written.</summary>
     public static void Correlate<T>(ReadOnlyMemory<T> image, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, ConvPlan plan, Memory<T> output)
@@ -143,6 +145,10 @@ public static partial class ConvKernels
         var (fg, k, p, f) = (plan.GroupOutChannels, plan.WeightColumns, plan.Patch.Columns, plan.OutChannels);
         var size = f * k;
         var banded = Banded(plan, out var rows);
+        // Fewer weight columns than a GEMM tile is wide (a first conv on one channel: K = 9) wastes most of each
+        // 32-column tile: compute ∂Wᵀ [K, F/G] = cols · Gᵀ instead (K rows in one sliver, F/G full columns) and
+        // transpose it. Each element is the same sum of the same products in the same order: the same bits.
+        var transposed = TransposedWeightGradient && k < Math.Min(fg, 32);
         if (plan.Batch == 0)
         {
             weightGrad.Span[..size].Clear();
@@ -164,6 +170,7 @@ public static partial class ConvKernels
                 var width = Math.Min(chunk, end - start) * p;
                 var cols = ArrayPool<T>.Shared.Rent(patch.Rows * width);
                 var wide = ArrayPool<T>.Shared.Rent(f * width);
+                var dwT = transposed ? ArrayPool<T>.Shared.Rent(size) : null;
                 try
                 {
                     for (var n0 = start; n0 < end; n0 += chunk)
@@ -176,15 +183,25 @@ public static partial class ConvKernels
                         var beta = n0 == start ? T.Zero : T.One;
                         for (var g = 0; g < plan.Groups; g++)
                         {
-                            Gemm.Run(false, true, fg, k, ld, T.One, wide.AsSpan(g * fg * ld, fg * ld), ld,
-                                cols.AsSpan(g * k * ld, k * ld), ld, beta, dw.Slice(g * fg * k, fg * k), k);
+                            if (dwT is null)
+                            {
+                                Gemm.Run(false, true, fg, k, ld, T.One, wide.AsSpan(g * fg * ld, fg * ld), ld,
+                                    cols.AsSpan(g * k * ld, k * ld), ld, beta, dw.Slice(g * fg * k, fg * k), k);
+                            }
+                            else
+                            {
+                                Gemm.Run(false, true, k, fg, ld, T.One, cols.AsSpan(g * k * ld, k * ld), ld,
+                                    wide.AsSpan(g * fg * ld, fg * ld), ld, beta, dwT.AsSpan(g * fg * k, fg * k), fg);
+                            }
                         }
                     }
+                    if (dwT is not null) TransposeGroups<T>(dwT, plan.Groups, k, fg, dw);
                 }
                 finally
                 {
                     ArrayPool<T>.Shared.Return(cols);
                     ArrayPool<T>.Shared.Return(wide);
+                    if (dwT is not null) ArrayPool<T>.Shared.Return(dwT);
                 }
             });
             var total = weightGrad.Span[..size];
@@ -212,6 +229,21 @@ public static partial class ConvKernels
                 var row = values.Slice((n * channels + c) * positions, positions);
                 sums[c] += System.Numerics.Tensors.TensorPrimitives.Sum<T>(row);
             }
+        }
+    }
+
+    /// <summary>Whether small-K weight gradients are computed as ∂Wᵀ (tests switch it off to compare the two).</summary>
+    internal static bool TransposedWeightGradient { get; set; } = true;
+
+    /// <summary>dw[g] [F/G, K] ← dwT[g] [K, F/G] for each group g (both groups at offset g·(F/G)·K).</summary>
+    private static void TransposeGroups<T>(ReadOnlySpan<T> dwT, int groups, int k, int fg, Span<T> dw)
+    {
+        for (var g = 0; g < groups; g++)
+        {
+            var src = dwT.Slice(g * fg * k, fg * k);
+            var dst = dw.Slice(g * fg * k, fg * k);
+            for (var j = 0; j < k; j++)
+                for (var i = 0; i < fg; i++) dst[i * k + j] = src[j * fg + i];
         }
     }
 

@@ -331,6 +331,41 @@ public class ConvBandTests
         }
     }
 
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(2, 1, 1)]
+    [InlineData(2, 2, 2)]
+    [InlineData(2, 1, 3)]
+    public void TransposedSmallWeightGradientGivesTheSameBits(int threads, int groups, int channels)
+    {
+        // K = (C/G)·3·3 = 9 or 27 weight columns against 32 filters per group: ∂W is computed as ∂Wᵀ = cols · Gᵀ. The
+        // same products are summed in the same order, so the bits must equal the untransposed product's.
+        var g = new Generator(41);
+        var x = Tensor.Randn(new Shape(6, channels, 11, 10), g);
+        var w = Tensor.Randn(new Shape(32 * groups, channels / groups, 3, 3), g).RequiresGrad_();
+        var upstream = Tensor.Randn(new Shape(6, 32 * groups, 11, 10), g);
+        float[] Gradient()
+        {
+            w.Grad = null;
+            Functional.Conv2d(x, w, null, padding: 1, groups: groups).Backward(upstream);
+            return w.Grad!.ToArray();
+        }
+        var (savedThreads, savedMode) = (Threads.Count, ConvKernels.TransposedWeightGradient);
+        try
+        {
+            Threads.Count = threads;
+            var transposed = Gradient();
+            ConvKernels.TransposedWeightGradient = false;
+            var direct = Gradient();
+            Assert.Equal(direct, transposed);
+            Assert.Contains(direct, v => v != 0f);
+        }
+        finally
+        {
+            (Threads.Count, ConvKernels.TransposedWeightGradient) = (savedThreads, savedMode);
+        }
+    }
+
     [Fact]
     public void BandedImageToColumnsMatchesTheWholeUnrolling() => Gen.Int[1, 5].Sample(rows =>
     {
