@@ -145,4 +145,57 @@ public static partial class ConvKernels
             ArrayPool<T>.Shared.Return(cols);
         }
     }
+
+    /// <summary>Whether large stride-1 adjoints run as correlations with the flipped kernel (tests switch it off to compare).</summary>
+    internal static bool FlippedAdjoint { get; set; } = true;
+
+    /// <summary>
+    /// For stride 1, the adjoint is itself a correlation: image[c, u, v] = Σ_f Σ_kh,kw output[f, u − pT' + kh·dH,
+    /// v − pL' + kw·dW] · W'[c, f, kh, kw] with the flipped, transposed kernel W'[c, f, kh, kw] = W[f, c, kH−1−kh,
+    /// kW−1−kw] and padding pT' = (kH−1)·dH − pT, pL' = (kW−1)·dW − pL (taps outside the output read zero). That runs
+    /// through the banded forward (one GEMM per band, no column matrix to add back pixel by pixel) instead of a GEMM
+    /// into a column matrix and col2im. Null when the plan does not qualify (stride above 1, or padding beyond the
+    /// dilated kernel, which would need negative padding).
+    /// </summary>
+    private static ConvPlan? AdjointAsCorrelation(ConvPlan plan)
+    {
+        var g = plan.Patch;
+        var (padTop, padLeft) = ((g.KernelHeight - 1) * g.DilationHeight - g.PadTop, (g.KernelWidth - 1) * g.DilationWidth - g.PadLeft);
+        if (!FlippedAdjoint || g.StrideHeight != 1 || g.StrideWidth != 1 || padTop < 0 || padLeft < 0) return null;
+        var patch = new PatchGeometry(plan.OutChannels, g.OutHeight, g.OutWidth, g.Height, g.Width, g.KernelHeight, g.KernelWidth,
+            1, 1, padTop, padLeft, g.DilationHeight, g.DilationWidth);
+        return new ConvPlan(plan.Batch, plan.Groups, g.Channels, patch);
+    }
+
+    /// <summary>image = Correlate(output, W') (+ bias) with W' the flipped, transposed kernel of <see cref="AdjointAsCorrelation"/>.</summary>
+    private static void CorrelateFlipped<T>(ReadOnlyMemory<T> output, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, ConvPlan plan, ConvPlan flipped, Memory<T> image)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (fg, cg, kh, kw) = (plan.GroupOutChannels, plan.GroupChannels, plan.Patch.KernelHeight, plan.Patch.KernelWidth);
+        var taps = kh * kw;
+        var size = plan.OutChannels * cg * taps;
+        var buffer = ArrayPool<T>.Shared.Rent(size);
+        try
+        {
+            var w = weight.Span;
+            var wt = buffer.AsSpan(0, size);
+            for (var grp = 0; grp < plan.Groups; grp++)
+            {
+                for (var f = 0; f < fg; f++)
+                {
+                    for (var c = 0; c < cg; c++)
+                    {
+                        var src = w.Slice((((grp * fg) + f) * cg + c) * taps, taps);
+                        var dst = wt.Slice((((grp * cg) + c) * fg + f) * taps, taps);
+                        for (var t = 0; t < taps; t++) dst[t] = src[taps - 1 - t]; // (kh, kw) → (kH−1−kh, kW−1−kw)
+                    }
+                }
+            }
+            Correlate<T>(output, buffer.AsMemory(0, size), bias, flipped, image);
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(buffer);
+        }
+    }
 }

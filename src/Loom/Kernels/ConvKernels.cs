@@ -97,6 +97,11 @@ public static partial class ConvKernels
     {
         if (Banded(plan, out var rows))
         {
+            if (AdjointAsCorrelation(plan) is { } flipped)
+            {
+                CorrelateFlipped(output, weight, bias, plan, flipped, image);
+                return;
+            }
             CorrelateAdjointBands(output, weight, bias, plan, image, rows);
             return;
         }

@@ -366,6 +366,47 @@ public class ConvBandTests
         }
     }
 
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 1)]
+    [InlineData(2, 2)]
+    public void StrideOneAdjointAsFlippedCorrelationAgreesWithCol2Im(int threads, int groups)
+    {
+        // Stride 1 with dilation and uneven padding (top 2 ≤ dH·(kH−1) = 4, left 0): ∂x, and the transposed conv's
+        // forward with bias, through the flipped-kernel correlation against GEMM + col2im.
+        var g = new Generator(51);
+        var x = Tensor.Randn(new Shape(3, 4, 10, 9), g);
+        var w = Tensor.Randn(new Shape(6, 4 / groups, 3, 2), g);
+                var options = new Conv2dOptions { Padding = (2, 1, 0, 1), Dilation = (2, 1), Groups = groups };
+        var transposed = new ConvTranspose2dOptions { Padding = (2, 1, 0, 1), Dilation = (2, 1), Groups = groups };
+        (float[] Dx, float[] Up) Run()
+        {
+            var xl = x.Clone().RequiresGrad_();
+            var y = Functional.Conv2d(xl, w, null, options);
+            y.Backward(Tensor.Randn(y.Shape, new Generator(5)));
+            var wt = Tensor.Randn(new Shape(4, 6 / groups, 3, 2), new Generator(6));
+            var bt = Tensor.Randn(new Shape(6), new Generator(7));
+            var up = Functional.ConvTranspose2d(x, wt, bt, transposed);
+            return (xl.Grad!.ToArray(), up.ToArray());
+        }
+        var (savedThreads, savedChunk, savedFlip) = (Threads.Count, ConvKernels.ChunkBudget, ConvKernels.FlippedAdjoint);
+        try
+        {
+            Threads.Count = threads;
+            ConvKernels.ChunkBudget = 1; // banded: the flipped path applies
+            var flipped = Run();
+            ConvKernels.FlippedAdjoint = false;
+            var col2im = Run();
+            ConvAssert.Close(Array.ConvertAll(col2im.Dx, v => (double)v), Array.ConvertAll(flipped.Dx, v => (double)v), 1e-5);
+            ConvAssert.Close(Array.ConvertAll(col2im.Up, v => (double)v), Array.ConvertAll(flipped.Up, v => (double)v), 1e-5);
+            Assert.Contains(flipped.Dx, v => v != 0f);
+        }
+        finally
+        {
+            (Threads.Count, ConvKernels.ChunkBudget, ConvKernels.FlippedAdjoint) = (savedThreads, savedChunk, savedFlip);
+        }
+    }
+
     [Fact]
     public void BandedImageToColumnsMatchesTheWholeUnrolling() => Gen.Int[1, 5].Sample(rows =>
     {
