@@ -146,8 +146,11 @@ public static partial class ConvKernels
         }
     }
 
-    /// <summary>Whether large stride-1 adjoints run as correlations with the flipped kernel (tests switch it off to compare).</summary>
-    internal static bool FlippedAdjoint { get; set; } = true;
+    /// <summary>
+    /// Whether large stride-1 adjoints run as correlations with the flipped kernel (tests switch it off to compare;
+    /// <c>LOOM_CONV_FLIP=0</c> switches it off for an A/B measurement).
+    /// </summary>
+    internal static bool FlippedAdjoint { get; set; } = Environment.GetEnvironmentVariable("LOOM_CONV_FLIP") != "0";
 
     /// <summary>
     /// For stride 1, the adjoint is itself a correlation: image[c, u, v] = Σ_f Σ_kh,kw output[f, u − pT' + kh·dH,
