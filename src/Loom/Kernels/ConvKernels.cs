@@ -39,6 +39,8 @@ public readonly record struct ConvPlan(int Batch, int Groups, int OutChannels, P
 /// The output side is gathered to / scattered from the same [F, chunk·P] layout. The chunk size depends only on the
 /// sizes, the parts only on the thread count, and the weight gradient sums per-part partials in part order, so a
 /// given thread count always gives the same bits. Buffers are rented from the pool: no allocation per call.
+/// An image whose column matrix alone exceeds <see cref="ChunkBudget"/> is unrolled a band of output rows at a time
+/// instead (ConvBands.cs).
 /// </summary>
 public static partial class ConvKernels
 {

@@ -377,7 +377,7 @@ public class ConvBandTests
         var g = new Generator(51);
         var x = Tensor.Randn(new Shape(3, 4, 10, 9), g);
         var w = Tensor.Randn(new Shape(6, 4 / groups, 3, 2), g);
-                var options = new Conv2dOptions { Padding = (2, 1, 0, 1), Dilation = (2, 1), Groups = groups };
+        var options = new Conv2dOptions { Padding = (2, 1, 0, 1), Dilation = (2, 1), Groups = groups };
         var transposed = new ConvTranspose2dOptions { Padding = (2, 1, 0, 1), Dilation = (2, 1), Groups = groups };
         (float[] Dx, float[] Up) Run()
         {
