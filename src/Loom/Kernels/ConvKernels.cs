@@ -39,19 +39,28 @@ public readonly record struct ConvPlan(int Batch, int Groups, int OutChannels, P
 /// The output side is gathered to / scattered from the same [F, chunk·P] layout. The chunk size depends only on the
 /// sizes, the parts only on the thread count, and the weight gradient sums per-part partials in part order, so a
 /// given thread count always gives the same bits. Buffers are rented from the pool: no allocation per call.
+/// An image whose column matrix alone exceeds <see cref="ChunkBudget"/> is unrolled a band of output rows at a time
+/// instead (ConvBands.cs).
 /// </summary>
-public static class ConvKernels
+public static partial class ConvKernels
 {
     /// <summary>
-    /// Elements of the larger of the chunk's column matrix and output-side matrix (2 MiB of float32, the L2 of a
-    /// Zen 4 core). Settable for tests, which shrink it to one image per chunk to check that chunking changes nothing.
+    /// Elements of the larger of the chunk's column matrix and output-side matrix (2 MiB of float32). Settable for
+    /// tests, which shrink it to one image per chunk to check that chunking changes nothing; <c>LOOM_CONV_CHUNK</c>
+    /// overrides it for tuning. An image larger than this is unrolled in bands of rows (<see cref="BandBudget"/>).
     /// </summary>
-    internal static int ChunkBudget { get; set; } = 1 << 19;
+    internal static int ChunkBudget { get; set; } =
+        int.TryParse(Environment.GetEnvironmentVariable("LOOM_CONV_CHUNK"), out var v) && v >= 1 ? v : 1 << 19;
 
     /// <summary>output [N, F, P] = W · im2col(image [N, C, H, W]) + bias (bias empty = none). Every output element is written.</summary>
     public static void Correlate<T>(ReadOnlyMemory<T> image, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, ConvPlan plan, Memory<T> output)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (Banded(plan, out var rows))
+        {
+            CorrelateBands(image, weight, bias, plan, output, rows);
+            return;
+        }
         var (patch, parts, chunk) = (plan.Patch, Parts(plan.Batch), ChunkImages(plan));
         var (fg, k, p, f) = (plan.GroupOutChannels, plan.WeightColumns, plan.Patch.Columns, plan.OutChannels);
         GemmTeam.For(parts, part =>
@@ -88,6 +97,16 @@ public static class ConvKernels
     public static void CorrelateAdjoint<T>(ReadOnlyMemory<T> output, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, ConvPlan plan, Memory<T> image)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (Banded(plan, out var rows))
+        {
+            if (AdjointAsCorrelation(plan) is { } flipped)
+            {
+                CorrelateFlipped(output, weight, bias, plan, flipped, image);
+                return;
+            }
+            CorrelateAdjointBands(output, weight, bias, plan, image, rows);
+            return;
+        }
         var (patch, parts, chunk) = (plan.Patch, Parts(plan.Batch), ChunkImages(plan));
         var (fg, k, p, f) = (plan.GroupOutChannels, plan.WeightColumns, plan.Patch.Columns, plan.OutChannels);
         GemmTeam.For(parts, part =>
@@ -132,6 +151,11 @@ public static class ConvKernels
         var (patch, parts, chunk) = (plan.Patch, Parts(plan.Batch), ChunkImages(plan));
         var (fg, k, p, f) = (plan.GroupOutChannels, plan.WeightColumns, plan.Patch.Columns, plan.OutChannels);
         var size = f * k;
+        var banded = Banded(plan, out var rows);
+        // Fewer weight columns than a GEMM tile is wide (a first conv on one channel: K = 9) wastes most of each
+        // 32-column tile: compute ∂Wᵀ [K, F/G] = cols · Gᵀ instead (K rows in one sliver, F/G full columns) and
+        // transpose it. Each element is the same sum of the same products in the same order: the same bits.
+        var transposed = TransposedWeightGradient && k < Math.Min(fg, 32);
         if (plan.Batch == 0)
         {
             weightGrad.Span[..size].Clear();
@@ -145,9 +169,15 @@ public static class ConvKernels
             {
                 var (start, end) = Threads.Range(plan.Batch, parts, part);
                 var dw = part == 0 ? weightGrad.Span[..size] : partials[part].AsSpan(0, size);
+                if (banded)
+                {
+                    WeightGradientBands(image.Span, output.Span, plan, start, end, dw, rows);
+                    return;
+                }
                 var width = Math.Min(chunk, end - start) * p;
                 var cols = ArrayPool<T>.Shared.Rent(patch.Rows * width);
                 var wide = ArrayPool<T>.Shared.Rent(f * width);
+                var dwT = transposed ? ArrayPool<T>.Shared.Rent(size) : null;
                 try
                 {
                     for (var n0 = start; n0 < end; n0 += chunk)
@@ -160,15 +190,25 @@ public static class ConvKernels
                         var beta = n0 == start ? T.Zero : T.One;
                         for (var g = 0; g < plan.Groups; g++)
                         {
-                            Gemm.Run(false, true, fg, k, ld, T.One, wide.AsSpan(g * fg * ld, fg * ld), ld,
-                                cols.AsSpan(g * k * ld, k * ld), ld, beta, dw.Slice(g * fg * k, fg * k), k);
+                            if (dwT is null)
+                            {
+                                Gemm.Run(false, true, fg, k, ld, T.One, wide.AsSpan(g * fg * ld, fg * ld), ld,
+                                    cols.AsSpan(g * k * ld, k * ld), ld, beta, dw.Slice(g * fg * k, fg * k), k);
+                            }
+                            else
+                            {
+                                Gemm.Run(false, true, k, fg, ld, T.One, cols.AsSpan(g * k * ld, k * ld), ld,
+                                    wide.AsSpan(g * fg * ld, fg * ld), ld, beta, dwT.AsSpan(g * fg * k, fg * k), fg);
+                            }
                         }
                     }
+                    if (dwT is not null) TransposeGroups<T>(dwT, plan.Groups, k, fg, dw);
                 }
                 finally
                 {
                     ArrayPool<T>.Shared.Return(cols);
                     ArrayPool<T>.Shared.Return(wide);
+                    if (dwT is not null) ArrayPool<T>.Shared.Return(dwT);
                 }
             });
             var total = weightGrad.Span[..size];
@@ -196,6 +236,21 @@ public static class ConvKernels
                 var row = values.Slice((n * channels + c) * positions, positions);
                 sums[c] += System.Numerics.Tensors.TensorPrimitives.Sum<T>(row);
             }
+        }
+    }
+
+    /// <summary>Whether small-K weight gradients are computed as ∂Wᵀ (tests switch it off to compare the two).</summary>
+    internal static bool TransposedWeightGradient { get; set; } = true;
+
+    /// <summary>dw[g] [F/G, K] ← dwT[g] [K, F/G] for each group g (both groups at offset g·(F/G)·K).</summary>
+    private static void TransposeGroups<T>(ReadOnlySpan<T> dwT, int groups, int k, int fg, Span<T> dw)
+    {
+        for (var g = 0; g < groups; g++)
+        {
+            var src = dwT.Slice(g * fg * k, fg * k);
+            var dst = dw.Slice(g * fg * k, fg * k);
+            for (var j = 0; j < k; j++)
+                for (var i = 0; i < fg; i++) dst[i * k + j] = src[j * fg + i];
         }
     }
 

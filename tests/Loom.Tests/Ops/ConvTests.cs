@@ -281,6 +281,161 @@ public class ConvChunkingTests
     }
 }
 
+/// <summary>
+/// An image whose column matrix exceeds <see cref="ConvKernels.ChunkBudget"/> is unrolled a band of output rows at a
+/// time (the GEMMs read and write the image-side tensors in place): the forward must give the same bits as whole
+/// images side by side, the gradients the same values up to the rounding of sums taken in another order.
+/// </summary>
+[Collection("Conv: process-wide thread count")]
+public class ConvBandTests
+{
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(2, 1, 3)]
+    [InlineData(2, 2, 3)]
+    [InlineData(2, 1, 8)]
+    [InlineData(1, 2, 2)]
+    public void BandsOfRowsAgreeWithWholeImages(int threads, int groups, int bandRows)
+    {
+        var g = new Generator(31);
+        // 8 output rows (stride 1 along the height): bands of 3 rows are 3, 3, 2; 8 rows is one band per image.
+        var x = Tensor.Randn(new Shape(5, 4, 9, 8), g);
+        var w = Tensor.Randn(new Shape(6, 4 / groups, 3, 2), g);
+        var b = Tensor.Randn(new Shape(6), g);
+        var options = new Conv2dOptions { Stride = (1, 2), Padding = (1, 0, 1, 1), Dilation = (1, 2), Groups = groups };
+        (float[] Y, float[] Dx, float[] Dw, float[] Db) Run()
+        {
+            var (xl, wl, bl) = (x.Clone().RequiresGrad_(), w.Clone().RequiresGrad_(), b.Clone().RequiresGrad_());
+            var y = Functional.Conv2d(xl, wl, bl, options);
+            Assert.Equal(new Shape(5, 6, 8, 4), y.Shape);
+            y.Backward(Tensor.Randn(y.Shape, new Generator(4)));
+            return (y.ToArray(), xl.Grad!.ToArray(), wl.Grad!.ToArray(), bl.Grad!.ToArray());
+        }
+        var (savedThreads, savedChunk, savedBand) = (Threads.Count, ConvKernels.ChunkBudget, ConvKernels.BandBudget);
+        try
+        {
+            Threads.Count = threads;
+            var whole = Run();
+            ConvKernels.ChunkBudget = 1;                                  // every image is banded
+            ConvKernels.BandBudget = bandRows * 4 * Math.Max(6, 24 / groups); // rows × outW × max(rows of cols, F)
+            var banded = Run();
+            Assert.Equal(whole.Y, banded.Y);
+            ConvAssert.Close(Array.ConvertAll(whole.Dx, v => (double)v), Array.ConvertAll(banded.Dx, v => (double)v), 1e-5);
+            ConvAssert.Close(Array.ConvertAll(whole.Dw, v => (double)v), Array.ConvertAll(banded.Dw, v => (double)v), 1e-5);
+            Assert.Equal(whole.Db, banded.Db);
+            Assert.Equal(banded.Dw, Run().Dw); // bitwise repeatable
+        }
+        finally
+        {
+            (Threads.Count, ConvKernels.ChunkBudget, ConvKernels.BandBudget) = (savedThreads, savedChunk, savedBand);
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(2, 1, 1)]
+    [InlineData(2, 2, 2)]
+    [InlineData(2, 1, 3)]
+    public void TransposedSmallWeightGradientGivesTheSameBits(int threads, int groups, int channels)
+    {
+        // K = (C/G)·3·3 = 9 or 27 weight columns against 32 filters per group: ∂W is computed as ∂Wᵀ = cols · Gᵀ. The
+        // same products are summed in the same order, so the bits must equal the untransposed product's.
+        var g = new Generator(41);
+        var x = Tensor.Randn(new Shape(6, channels, 11, 10), g);
+        var w = Tensor.Randn(new Shape(32 * groups, channels / groups, 3, 3), g).RequiresGrad_();
+        var upstream = Tensor.Randn(new Shape(6, 32 * groups, 11, 10), g);
+        float[] Gradient()
+        {
+            w.Grad = null;
+            Functional.Conv2d(x, w, null, padding: 1, groups: groups).Backward(upstream);
+            return w.Grad!.ToArray();
+        }
+        var (savedThreads, savedMode) = (Threads.Count, ConvKernels.TransposedWeightGradient);
+        try
+        {
+            Threads.Count = threads;
+            var transposed = Gradient();
+            ConvKernels.TransposedWeightGradient = false;
+            var direct = Gradient();
+            Assert.Equal(direct, transposed);
+            Assert.Contains(direct, v => v != 0f);
+        }
+        finally
+        {
+            (Threads.Count, ConvKernels.TransposedWeightGradient) = (savedThreads, savedMode);
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 1)]
+    [InlineData(2, 2)]
+    public void StrideOneAdjointAsFlippedCorrelationAgreesWithCol2Im(int threads, int groups)
+    {
+        // Stride 1 with dilation and uneven padding (top 2 ≤ dH·(kH−1) = 4, left 0): ∂x, and the transposed conv's
+        // forward with bias, through the flipped-kernel correlation against GEMM + col2im.
+        var g = new Generator(51);
+        var x = Tensor.Randn(new Shape(3, 4, 10, 9), g);
+        var w = Tensor.Randn(new Shape(6, 4 / groups, 3, 2), g);
+        var options = new Conv2dOptions { Padding = (2, 1, 0, 1), Dilation = (2, 1), Groups = groups };
+        var transposed = new ConvTranspose2dOptions { Padding = (2, 1, 0, 1), Dilation = (2, 1), Groups = groups };
+        (float[] Dx, float[] Up) Run()
+        {
+            var xl = x.Clone().RequiresGrad_();
+            var y = Functional.Conv2d(xl, w, null, options);
+            y.Backward(Tensor.Randn(y.Shape, new Generator(5)));
+            var wt = Tensor.Randn(new Shape(4, 6 / groups, 3, 2), new Generator(6));
+            var bt = Tensor.Randn(new Shape(6), new Generator(7));
+            var up = Functional.ConvTranspose2d(x, wt, bt, transposed);
+            return (xl.Grad!.ToArray(), up.ToArray());
+        }
+        var (savedThreads, savedChunk, savedFlip) = (Threads.Count, ConvKernels.ChunkBudget, ConvKernels.FlippedAdjoint);
+        try
+        {
+            Threads.Count = threads;
+            ConvKernels.ChunkBudget = 1; // banded: the flipped path applies
+            var flipped = Run();
+            ConvKernels.FlippedAdjoint = false;
+            var col2im = Run();
+            ConvAssert.Close(Array.ConvertAll(col2im.Dx, v => (double)v), Array.ConvertAll(flipped.Dx, v => (double)v), 1e-5);
+            ConvAssert.Close(Array.ConvertAll(col2im.Up, v => (double)v), Array.ConvertAll(flipped.Up, v => (double)v), 1e-5);
+            Assert.Contains(flipped.Dx, v => v != 0f);
+        }
+        finally
+        {
+            (Threads.Count, ConvKernels.ChunkBudget, ConvKernels.FlippedAdjoint) = (savedThreads, savedChunk, savedFlip);
+        }
+    }
+
+    [Fact]
+    public void BandedImageToColumnsMatchesTheWholeUnrolling() => Gen.Int[1, 5].Sample(rows =>
+    {
+        // Bands of rows of the column matrix are exactly the whole matrix's column ranges, and col2im by bands adds
+        // up to the whole col2im (float64 here: the order of the additions is the only difference).
+        var g = new PatchGeometry(2, 7, 6, 7, 5, 3, 2, 1, 1, 1, 0, 1, 1);
+        var image = new float[g.ImageSize];
+        for (var i = 0; i < image.Length; i++) image[i] = i + 1;
+        var whole = new float[g.Rows * g.Columns];
+        Im2Col.Forward<float>(image, g, whole);
+        var grad = new double[g.ImageSize];
+        var cols = Array.ConvertAll(whole, v => (double)v);
+        Im2Col.Backward<double>(cols, g, grad);
+        var banded = new double[g.ImageSize];
+        for (var oh0 = 0; oh0 < g.OutHeight; oh0 += rows)
+        {
+            var oh1 = Math.Min(g.OutHeight, oh0 + rows);
+            var ld = (oh1 - oh0) * g.OutWidth;
+            var band = new float[g.Rows * ld];
+            band.AsSpan().Fill(float.NaN); // every entry must be written
+            Im2Col.Forward<float>(image, g, band, ld, oh0, oh1);
+            for (var r = 0; r < g.Rows; r++)
+                Assert.Equal(whole.AsSpan((r * g.Columns) + (oh0 * g.OutWidth), ld).ToArray(), band.AsSpan(r * ld, ld).ToArray());
+            Im2Col.Backward<double>(Array.ConvertAll(band, v => (double)v), g, banded, ld, oh0, oh1);
+        }
+        ConvAssert.Close(grad, banded, 1e-12);
+    });
+}
+
 /// <summary>Element-wise closeness: |actual − expected| ≤ tolerance·(1 + |expected|).</summary>
 internal static class ConvAssert
 {
