@@ -6,12 +6,11 @@ using Loom.Training;
 namespace Loom.Tests.Diagnostics;
 
 /// <summary>
-/// The gradient-flow contrast on temporal-order <c>normal</c> (T = 40, H = 16, batch 64): first_to_last =
-/// ‖∂ℓ/∂h[1]‖ / ‖∂ℓ/∂h[T]‖ is tiny for every fresh model; after 300 Adam steps at lr 1e-2 the gated models (LSTM,
-/// GRU, the sheet's gated RNN) solve the task and carry the gradient across the gap. The training run is explicit
-/// (8 trainings: 9.7 minutes in Debug at load average 75 on the shared 2-core machine); CI checks the mechanism on
-/// untrained weights: open the gates that carry the state (LSTM forget gate, GRU update gate) and the gradient
-/// reaches step 1, while a tanh RNN's vanishes.
+/// The gradient-flow contrast on temporal-order <c>normal</c> (T = 40): first_to_last = ‖∂ℓ/∂h[1]‖ / ‖∂ℓ/∂h[T]‖
+/// (ℓ the batch's mean cross-entropy at the last step) is tiny for every fresh model; after training LSTM and GRU
+/// carry the gradient back to step 1. The training run is explicit (9 trainings of 100 epochs); CI checks the
+/// mechanism on untrained weights: open the gates that carry the state (LSTM forget gate, GRU update gate) and the
+/// gradient reaches step 1, while a tanh RNN's vanishes.
 /// </summary>
 [Collection(Loom.Tests.Training.ProcessWideRngCollection.Name)]
 public sealed class GradientFlowContrastTests(ITestOutputHelper output) : IDisposable
@@ -61,6 +60,11 @@ public sealed class GradientFlowContrastTests(ITestOutputHelper output) : IDispo
         Assert.True(open.Gru >= 1e-2, $"GRU with z ≈ 1: first_to_last {open.Gru:E2}");
     }
 
+    /// <summary>
+    /// Trains <paramref name="model"/> with the course's recipe (hidden 12, RMSprop lr 1e-3, clip 1, cosine over 100
+    /// epochs of 31 batches of 32), as <c>loom train --data temporal-order --level normal --model MODEL --hidden 12
+    /// --optimizer rmsprop --lr 0.001 --clip 1 --schedule cosine --epochs 100 --seed S --threads 1</c>.
+    /// </summary>
     private (double AtInit, double Trained, double Accuracy) Train(string model, ulong seed)
     {
         var config = SequenceTaskData.Resolve(new TrainConfig
@@ -68,12 +72,12 @@ public sealed class GradientFlowContrastTests(ITestOutputHelper output) : IDispo
             Data = "temporal-order",
             Level = "normal",
             Model = model,
-            Hidden = 16,
-            BatchSize = 64,
-            Optimizer = "adam",
-            Lr = 1e-2,
-            Schedule = "none",
-            Epochs = 10,
+            Hidden = 12,
+            Optimizer = "rmsprop",
+            Lr = 1e-3,
+            Clip = 1,
+            Schedule = "cosine",
+            Epochs = 100,
             Seed = seed,
             Threads = 1,
         });
@@ -89,18 +93,21 @@ public sealed class GradientFlowContrastTests(ITestOutputHelper output) : IDispo
     }
 
     /// <summary>
-    /// 10 epochs of 31 batches (310 Adam steps at 1e-2, constant), as <c>loom train --data temporal-order --level normal
-    /// --hidden 16 --batch-size 64 --lr 0.01 --schedule none --epochs 10</c>. The tanh RNN does not solve the task
-    /// (it learns the second symbol at best), but its ratio after training is not asserted: measured 4e-3, 1e-4 and
-    /// 3e-2 for seeds 1–3 (PyTorch's own tanh RNN with the same recipe: 2.6 and 4e-19 for two seeds), see docs/recurrent.md.
+    /// The acceptance item, with the one recipe and definition stated in docs/recurrent.md (Gradient flow: the
+    /// contrast, measured): LSTM and GRU carry the gradient to step 1 after training (first_to_last ≥ 1e-2) and not at
+    /// initialisation (&lt; 1e-6), on every seed. The item's other half, "tanh RNN ≤ 1e-6 after training", is NOT
+    /// asserted because it does not hold: with this recipe the tanh RNN solves temporal-order normal on some seeds and
+    /// then carries the gradient too (<c>loom gradflow RUN</c>, seeds 1–5: 56, 5e-11, 2.8, 350, 0.37 at test accuracy 0.968,
+    /// 0.506, 0.985, 0.723, 0.996; PyTorch's nn.RNN with the same recipe solved seeds 1–5). Its figures
+    /// are printed next to the gated models', and its ratio at initialisation is asserted like theirs.
     /// </summary>
     [Fact(Explicit = true)]
-    public void AfterTrainingTheGatedModelsCarryTheGradientAcrossTheGap()
+    public void AfterTrainingLstmAndGruCarryTheGradientToStepOne()
     {
-        output.WriteLine("| model | seed | first_to_last at init | after 310 Adam steps | test accuracy |");
-        foreach (var seed in new ulong[] { 1, 2 })
+        output.WriteLine("| model | seed | first_to_last at init | after 3100 RMSprop steps | test accuracy |");
+        foreach (var seed in new ulong[] { 1, 2, 3 })
         {
-            foreach (var model in new[] { "lstm", "gru", "gated-rnn" })
+            foreach (var model in new[] { "lstm", "gru" })
             {
                 var r = Train(model, seed);
                 Assert.True(r.AtInit < 1e-6, $"fresh {model}: first_to_last {r.AtInit:E2}");
@@ -108,7 +115,6 @@ public sealed class GradientFlowContrastTests(ITestOutputHelper output) : IDispo
             }
             var rnn = Train("rnn", seed);
             Assert.True(rnn.AtInit < 1e-6, $"fresh tanh RNN: first_to_last {rnn.AtInit:E2}");
-            Assert.True(rnn.Accuracy < 0.6, $"tanh RNN: test accuracy {rnn.Accuracy:F3}");
         }
     }
 }
