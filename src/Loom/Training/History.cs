@@ -23,7 +23,8 @@ public sealed class History : IDisposable
 {
     public const string Header = "step,epoch,split,loss,accuracy,lr,grad_norm";
 
-    private readonly List<HistoryRow> _rows = [];
+    // Columnar and chunked: a row per step for hours must not grow the heap by an object per row (HistoryRowStore).
+    private readonly HistoryRowStore _rows = new();
     private StreamWriter? _writer;
     private IHistorySink? _sink;
 

@@ -23,7 +23,10 @@ internal sealed class LoomProcess : IDisposable
 
     public int Id => _process.Id;
 
-    public static LoomProcess Start(params string[] args)
+    public static LoomProcess Start(params string[] args) => StartWith(CliRunner.CliDll, args);
+
+    /// <summary>Starts <c>loom args…</c> from the CLI assembly <paramref name="cliDll"/> (e.g. a Release build).</summary>
+    public static LoomProcess StartWith(string cliDll, params string[] args)
     {
         // Through env --default-signal=INT (coreutils): a process started from a non-interactive shell's background job
         // (as CI runners and this suite's own parents may be) inherits SIGINT as ignored, and .NET keeps an inherited
@@ -40,7 +43,7 @@ internal sealed class LoomProcess : IDisposable
         };
         start.ArgumentList.Add("--default-signal=INT");
         start.ArgumentList.Add(DotnetHost());
-        start.ArgumentList.Add(CliRunner.CliDll);
+        start.ArgumentList.Add(cliDll);
         foreach (var arg in args) start.ArgumentList.Add(arg);
         start.Environment["DOTNET_NOLOGO"] = "1";
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
@@ -149,7 +152,7 @@ internal sealed class LoomProcess : IDisposable
         _process.Dispose();
     }
 
-    private static string DotnetHost()
+    internal static string DotnetHost()
     {
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
         if (!string.IsNullOrEmpty(host) && File.Exists(host)) return host;

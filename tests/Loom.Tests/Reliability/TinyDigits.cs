@@ -12,8 +12,11 @@ internal static class TinyDigits
     /// <summary>A small CNN with dropout (so the dropout RNG state must survive a resume) and a 784×64 layer (so a checkpoint write takes a moment).</summary>
     public const string Model = "conv(4,3,p=1) relu maxpool(2) flatten dropout(0.2) linear(64) relu linear(10)";
 
+    /// <summary>The training images of <see cref="LongRunFolder"/>.</summary>
+    public const int LongRunImages = 1024;
+
     private static readonly Lazy<string> LazyFolder = new(() => Write("kill", 256, 1000));
-    private static readonly Lazy<string> LazyLongFolder = new(() => Write("long", 1024, 64));
+    private static readonly Lazy<string> LazyLongFolder = new(() => Write("long", LongRunImages, 64));
 
     /// <summary>256 training and 1,000 test images.</summary>
     public static string Folder => LazyFolder.Value;

@@ -1,3 +1,4 @@
+using CsCheck;
 using Loom.Data;
 using Loom.Tests.Data;
 
@@ -51,6 +52,24 @@ public sealed class FuzzRegressionTests
         Assert.Contains('\n', spec);
         var e = Assert.Throws<LoomException>(() => FuzzTargets.Spec(spec));
         Assert.StartsWith("spec: conv at position 1: kernel must be an integer, found '3\\nmr", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    /// <summary>
+    /// The safetensors failure of the second 100,000-case run (CsCheck seed b0OJQ8fk0711: seed file 2, mutation seed
+    /// 212272401892210): the mutated header is not valid JSON, System.Text.Json's message quotes the bytes around the
+    /// fault, a newline among them, and the error came out on two lines. Quoted text now goes through ErrorText.Visible.
+    /// </summary>
+    [Fact]
+    public void TheSafetensorsCaseOfTheLongRunGivesAOneLineError()
+    {
+        // The CsCheck seed replays to exactly this case (the harness draws the seed file, then the mutation seed).
+        var replayed = new List<(int, ulong)>();
+        Gen.Select(Gen.Int[0, FuzzTargets.SafetensorsSeeds().Length - 1], Gen.ULong).Sample((index, seed) => replayed.Add((index, seed)), iter: 1, threads: 1, seed: "b0OJQ8fk0711");
+        Assert.Equal([(2, 212272401892210UL)], replayed);
+        var bytes = Mutator.Mutate(FuzzTargets.SafetensorsSeeds()[2], 212272401892210UL);
+        var e = Assert.Throws<LoomException>(() => FuzzTargets.Safetensors(bytes));
+        Assert.StartsWith("safetensors: the header is not valid JSON ('f9\\u0006\\t[Li\\n\"\\u0000\\u0001", e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', e.Message);
     }
 

@@ -60,12 +60,27 @@ internal static class FuzzTargets
         "conv(4,[3,5],p=[0,1,2,0]) maxpool(2,ceil=true) avgpool(2) flatten linear(2)",
     ];
 
-    /// <summary>Parses and builds on a 1×8×8 input (small, so honest specs build in microseconds).</summary>
+    /// <summary>
+    /// Parses, and builds on a 1×8×8 input (small, so honest specs build in microseconds) unless a layer is wider than
+    /// <see cref="MaxBuiltWidth"/>: the long run's watchdog once fired on <c>… basic(64,s=2) basic(12810)</c>, a
+    /// well-formed request for 1.5 billion weights whose building is minutes of the work asked for, not a hang.
+    /// </summary>
     public static void Spec(string spec)
     {
-        _ = SpecParser.Parse(spec);
+        var layers = SpecParser.Parse(spec);
+        if (Widest(layers) > MaxBuiltWidth) return;
         _ = ModelBuilder.Build(spec, new Shape(1, 8, 8), new Generator(1));
     }
+
+    /// <summary>The widest layer (filters or features) the spec target builds: 512 × 512 × 3 × 3 weights build in milliseconds.</summary>
+    public const int MaxBuiltWidth = 512;
+
+    /// <summary>The largest first argument (F or N) of the conv, convt, linear and basic layers, nested ones included.</summary>
+    private static long Widest(IEnumerable<LayerSpec> layers) => layers.Select(layer => Math.Max(
+        layer.Name is "conv" or "convt" or "linear" or "fc" or "dense" or "basic"
+            && layer.Positional.FirstOrDefault() is { Value: { } text } && long.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var width)
+            ? width : 0,
+        layer.Arguments.Where(a => a.Layers is not null).Select(a => Widest(a.Layers!)).DefaultIfEmpty(0).Max())).DefaultIfEmpty(0).Max();
 
     public static string[] HistorySeeds() =>
     [
