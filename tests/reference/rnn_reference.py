@@ -29,7 +29,9 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from generate import randn, write_safetensors  # noqa: E402  (one safetensors writer for all generators)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+import torch_spec  # noqa: E402  (one safetensors writer for all generators)
+from generate import randn  # noqa: E402
 
 
 def f32(t):
@@ -220,7 +222,7 @@ def write_family(path, family, seed, cases):
         for name, value in record.items():
             if value is not None:
                 tensors[key + "." + name] = value
-    write_safetensors(path, tensors, metadata)
+    torch_spec.save_safetensors(path, tensors, metadata)
 
 
 def main():
