@@ -1,0 +1,107 @@
+namespace Loom;
+
+/// <summary>
+/// Element arrays keyed by type and exact length, so that a training loop whose shapes repeat every step reuses the
+/// same arrays instead of asking the GC (and the kernel, page by page) for fresh ones. Only the engine returns arrays
+/// here, and only when it can prove nothing else reads them: gradients consumed inside <see cref="Tensor.Backward"/>,
+/// a node's private scratch after its backward, and the op outputs of a <see cref="MemoryScope"/> that ends.
+/// Contents are not cleared: every renter overwrites its array (or clears it, see <see cref="Tensor.EmptyZeroed"/>).
+/// </summary>
+internal static class StoragePool
+{
+    /// <summary>Below this many elements an array is cheaper to allocate than to look up.</summary>
+    public const int MinLength = 32;
+
+    /// <summary>Pooled bytes kept at most; arrays returned beyond it are left to the GC.</summary>
+    public static long MaxPooledBytes { get; set; } = 1L << 30;
+
+    private static readonly Lock Gate = new();
+    private static readonly Dictionary<(Type Element, int Length), Stack<Array>> Free = [];
+    private static long _pooledBytes;
+    private static long _rentHits;
+    private static long _returned;
+
+    /// <summary>Arrays rented on this thread while a backward pass runs (the pass may give them back).</summary>
+    [ThreadStatic] private static HashSet<Array>? _ledger;
+
+    /// <summary>Bytes now held in the pool.</summary>
+    public static long PooledBytes
+    {
+        get { lock (Gate) return _pooledBytes; }
+    }
+
+    /// <summary>Rents served from the pool and arrays returned to it since the process started (for tests).</summary>
+    public static (long Hits, long Returned) Counters
+    {
+        get { lock (Gate) return (_rentHits, _returned); }
+    }
+
+    /// <summary>An array of exactly <paramref name="length"/> elements, contents undefined.</summary>
+    public static T[] Rent<T>(int length) where T : unmanaged
+    {
+        T[]? array = null;
+        if (length >= MinLength)
+        {
+            lock (Gate)
+            {
+                if (Free.TryGetValue((typeof(T), length), out var stack) && stack.Count > 0)
+                {
+                    array = (T[])stack.Pop();
+                    _pooledBytes -= Bytes(array);
+                    _rentHits++;
+                }
+            }
+            array ??= GC.AllocateUninitializedArray<T>(length);
+            _ledger?.Add(array);
+            MemoryScope.Current?.Adopt(array);
+            return array;
+        }
+        return GC.AllocateUninitializedArray<T>(length);
+    }
+
+    /// <summary>Gives an array back. The caller guarantees no tensor will read or write it again.</summary>
+    public static void Return(Array array)
+    {
+        if (array.Length < MinLength) return;
+        MemoryScope.ForgetEverywhere(array);
+        _ledger?.Remove(array);
+        var bytes = Bytes(array);
+        lock (Gate)
+        {
+            if (_pooledBytes + bytes > MaxPooledBytes) return;
+            var key = (array.GetType().GetElementType()!, array.Length);
+            if (!Free.TryGetValue(key, out var stack)) Free[key] = stack = new Stack<Array>();
+            // A second return of the same array would hand it to two renters at once: fail loudly instead.
+            foreach (var held in stack)
+                if (ReferenceEquals(held, array))
+                    throw new InvalidOperationException($"internal: a {key.Item1.Name}[{array.Length}] was returned to the storage pool twice");
+            stack.Push(array);
+            _pooledBytes += bytes;
+            _returned++;
+        }
+    }
+
+    /// <summary>Drops every pooled array (tests; or to give memory back after a phase with other shapes).</summary>
+    public static void Clear()
+    {
+        lock (Gate)
+        {
+            Free.Clear();
+            _pooledBytes = 0;
+        }
+    }
+
+    /// <summary>Starts recording the arrays rented on this thread; returns the set (the backward pass owns it).</summary>
+    internal static HashSet<Array> BeginLedger()
+    {
+        var ledger = new HashSet<Array>(ReferenceEqualityComparer.Instance);
+        _ledger = ledger;
+        return ledger;
+    }
+
+    internal static void EndLedger(HashSet<Array>? previous) => _ledger = previous;
+
+    internal static HashSet<Array>? CurrentLedger => _ledger;
+
+    private static long Bytes(Array a) => (long)a.Length * (a is double[]? 8 : 4);
+}
