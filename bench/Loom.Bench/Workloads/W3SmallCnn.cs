@@ -26,6 +26,7 @@ public sealed class W3SmallCnn : Workload
         double lastLoss = 0;
         void Step()
         {
+            using var scope = MemoryScope.Begin(); // as the reference's DisposeScope: the step's tensors are recycled
             opt.ZeroGrad();
             var loss = Functional.CrossEntropy(model.Call(x), y);
             loss.Backward();
@@ -40,6 +41,12 @@ public sealed class W3SmallCnn : Workload
         for (var i = 0; i < extra; i++) Step(); // more steps: the working set must not grow
         var (gc1, bytes1) = (GC.CollectionCount(0), GC.GetTotalAllocatedBytes(precise: true));
         var ws2 = SmallCnnModel.WorkingSetMiB();
+        if (Environment.GetEnvironmentVariable("LOOM_W3_DIAG") == "1")
+        {
+            var info = GC.GetGCMemoryInfo();
+            Console.Error.WriteLine($"DIAG heap {info.HeapSizeBytes >> 20} MiB committed {info.TotalCommittedBytes >> 20} MiB pool {StoragePool.PooledBytes >> 20} MiB " +
+                $"frag {info.FragmentedBytes >> 20} MiB gen2 GCs {GC.CollectionCount(2)} ws {ws2}");
+        }
         var perStep = (bytes1 - bytes0) / (double)extra;
         add(Rate(Id, "SmallCnn train step b=64 (SGD m0.9)", threads, "images/s", 64, t,
             string.Create(CultureInfo.InvariantCulture,
@@ -50,6 +57,7 @@ public sealed class W3SmallCnn : Workload
         var xi = Tensor.Randn(new Shape(256, 1, 28, 28), gen);
         var ti = Time(3, threads == 2 ? 30 : 15, () =>
         {
+            using var scope = MemoryScope.Begin();
             using var ng = Autograd.NoGrad();
             model.Call(xi);
         });

@@ -134,19 +134,18 @@ public static class Autograd
 
     private static void AccumulateLeaf(Tensor leaf, Tensor g, GradientLedger? grads, bool shared)
     {
-        if (leaf.Grad is null)
+        if (leaf.GradInternal is { } existing)
         {
-            // A gradient this pass made and nothing else holds becomes the leaf's .Grad as it is (it leaves the pool's
-            // reach for good); anything else is copied, so .Grad never aliases a gradient someone else can see.
-            leaf.Grad = g.DType != leaf.DType ? g.To(leaf.DType)
-                : !shared && grads is not null && grads.TryAdopt(g) ? g
-                : g.Clone();
-            if (!ReferenceEquals(leaf.Grad, g)) MemoryScope.ForgetEverywhere(leaf.Grad.Storage);
+            Functional.AddInPlace(existing, g);
+            return;
         }
-        else
-        {
-            Functional.AddInPlace(leaf.Grad, g);
-        }
+        // A gradient this pass made and nothing else holds becomes the leaf's .Grad as it is (it leaves the pool's
+        // reach for good); anything else is copied, so .Grad never aliases a gradient someone else can see.
+        var own = g.DType != leaf.DType ? g.To(leaf.DType)
+            : !shared && grads is not null && grads.TryAdopt(g) ? g
+            : g.Clone();
+        if (!ReferenceEquals(own, g)) MemoryScope.ForgetEverywhere(own.Storage);
+        leaf.SetEngineGrad(own);
     }
 
     /// <summary>

@@ -12,6 +12,10 @@ internal static class StoragePool
     /// <summary>Below this many elements an array is cheaper to allocate than to look up.</summary>
     public const int MinLength = 32;
 
+    /// <summary>False when the environment sets <c>LOOM_STORAGE_POOL=0</c>: every array is then fresh and nothing is
+    /// recycled (the behaviour before the pool, for before/after measurements).</summary>
+    public static readonly bool Enabled = Environment.GetEnvironmentVariable("LOOM_STORAGE_POOL") != "0";
+
     /// <summary>Pooled bytes kept at most; arrays returned beyond it are left to the GC.</summary>
     public static long MaxPooledBytes { get; set; } = 1L << 30;
 
@@ -40,7 +44,7 @@ internal static class StoragePool
     public static T[] Rent<T>(int length) where T : unmanaged
     {
         T[]? array = null;
-        if (length >= MinLength)
+        if (length >= MinLength && Enabled)
         {
             lock (Gate)
             {
@@ -62,7 +66,7 @@ internal static class StoragePool
     /// <summary>Gives an array back. The caller guarantees no tensor will read or write it again.</summary>
     public static void Return(Array array)
     {
-        if (array.Length < MinLength) return;
+        if (array.Length < MinLength || !Enabled) return;
         MemoryScope.ForgetEverywhere(array);
         _ledger?.Remove(array);
         var bytes = Bytes(array);

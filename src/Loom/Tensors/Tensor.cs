@@ -66,8 +66,48 @@ public sealed partial class Tensor
     /// <summary>Whether operations on this tensor are recorded for <see cref="Backward"/>.</summary>
     public bool RequiresGrad { get; set; }
 
+    private Tensor? _grad;
+    private bool _gradSeen;
+
     /// <summary>The accumulated gradient of the last <see cref="Backward"/> (leaf tensors only).</summary>
-    public Tensor? Grad { get; set; }
+    public Tensor? Grad
+    {
+        get
+        {
+            // Handed out: someone may now hold it, so clearing it (ZeroGrad) must not recycle its array.
+            _gradSeen |= _grad is not null;
+            return _grad;
+        }
+        set
+        {
+            _grad = value;
+            _gradSeen = value is not null;
+        }
+    }
+
+    /// <summary>The gradient for the engine's own readers (optimizers, clipping): reading it here exposes nothing.</summary>
+    internal Tensor? GradInternal => _grad;
+
+    /// <summary>Sets a gradient the backward pass made and holds alone (no one outside the engine has seen it).</summary>
+    internal void SetEngineGrad(Tensor grad)
+    {
+        _grad = grad;
+        _gradSeen = false;
+    }
+
+    /// <summary>Clears <see cref="Grad"/> (set to none); an array nobody outside the engine saw goes back to the pool,
+    /// so the next backward reuses it instead of allocating the parameter's gradient afresh.</summary>
+    internal void DropGrad()
+    {
+        if (_grad is { IsReleased: false } g && !_gradSeen)
+        {
+            var storage = g.Storage;
+            g.Release();
+            StoragePool.Return(storage);
+        }
+        _grad = null;
+        _gradSeen = false;
+    }
 
     /// <summary>The node that produced this tensor, or null for a leaf.</summary>
     internal Node? GradFn { get; set; }
