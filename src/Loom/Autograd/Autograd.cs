@@ -121,6 +121,7 @@ public static class Autograd
         finally
         {
             StoragePool.EndLedger(previousLedger);
+            if (MemoryScope.Current is null) StoragePool.Tick(); // inside a scope, its end ticks
         }
     }
 

@@ -84,5 +84,6 @@ public sealed class MemoryScope : IDisposable
         foreach (var storage in _rented) StoragePool.Return(storage);
         _rented.Clear();
         _tensors.Clear();
+        if (_outer is null) StoragePool.Tick();
     }
 }

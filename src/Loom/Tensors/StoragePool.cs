@@ -17,11 +17,16 @@ internal static class StoragePool
     public static readonly bool Enabled = Environment.GetEnvironmentVariable("LOOM_STORAGE_POOL") != "0";
 
     /// <summary>Pooled bytes kept at most; arrays returned beyond it are left to the GC.</summary>
-    public static long MaxPooledBytes { get; set; } = 1L << 30;
+    public static long MaxPooledBytes { get; set; } = 512L << 20;
+
+    /// <summary>A length not asked for during this many ticks (scopes ended, backward passes) is dropped: shapes that
+    /// changed for good (variable sequence lengths, a new batch size) must not keep their arrays alive forever.</summary>
+    public const int StaleTicks = 64;
 
     private static readonly Lock Gate = new();
-    private static readonly Dictionary<(Type Element, int Length), Stack<Array>> Free = [];
+    private static readonly Dictionary<(Type Element, int Length), Bucket> Free = [];
     private static long _pooledBytes;
+    private static long _clock;
     private static long _rentHits;
     private static long _returned;
 
@@ -48,9 +53,11 @@ internal static class StoragePool
         {
             lock (Gate)
             {
-                if (Free.TryGetValue((typeof(T), length), out var stack) && stack.Count > 0)
+                if (Free.TryGetValue((typeof(T), length), out var bucket))
+                    bucket.LastUse = _clock;
+                if (bucket is { Arrays.Count: > 0 })
                 {
-                    array = (T[])stack.Pop();
+                    array = (T[])bucket.Arrays.Pop();
                     _pooledBytes -= Bytes(array);
                     _rentHits++;
                 }
@@ -74,14 +81,33 @@ internal static class StoragePool
         {
             if (_pooledBytes + bytes > MaxPooledBytes) return;
             var key = (array.GetType().GetElementType()!, array.Length);
-            if (!Free.TryGetValue(key, out var stack)) Free[key] = stack = new Stack<Array>();
+            if (!Free.TryGetValue(key, out var bucket)) Free[key] = bucket = new Bucket { LastUse = _clock };
             // A second return of the same array would hand it to two renters at once: fail loudly instead.
-            foreach (var held in stack)
+            foreach (var held in bucket.Arrays)
                 if (ReferenceEquals(held, array))
                     throw new InvalidOperationException($"internal: a {key.Item1.Name}[{array.Length}] was returned to the storage pool twice");
-            stack.Push(array);
+            bucket.Arrays.Push(array);
             _pooledBytes += bytes;
             _returned++;
+        }
+    }
+
+    /// <summary>One tick of the pool's clock (an outermost scope ended, a backward pass finished); every
+    /// <see cref="StaleTicks"/> ticks, lengths unused for that long are dropped.</summary>
+    public static void Tick()
+    {
+        lock (Gate)
+        {
+            if (++_clock % StaleTicks != 0) return;
+            List<(Type, int)>? stale = null;
+            foreach (var (key, bucket) in Free)
+                if (bucket.LastUse < _clock - StaleTicks) (stale ??= []).Add(key);
+            if (stale is null) return;
+            foreach (var key in stale)
+            {
+                foreach (var a in Free[key].Arrays) _pooledBytes -= Bytes(a);
+                Free.Remove(key);
+            }
         }
     }
 
@@ -106,6 +132,12 @@ internal static class StoragePool
     internal static void EndLedger(HashSet<Array>? previous) => _ledger = previous;
 
     internal static HashSet<Array>? CurrentLedger => _ledger;
+
+    private sealed class Bucket
+    {
+        public readonly Stack<Array> Arrays = new();
+        public long LastUse;
+    }
 
     private static long Bytes(Array a) => (long)a.Length * (a is double[]? 8 : 4);
 }

@@ -136,6 +136,19 @@ public sealed class StoragePoolTests
     }
 
     [Fact]
+    public void ALengthNobodyAsksForAnyMoreIsDropped()
+    {
+        const int length = 12_347; // no other test uses it
+        var first = StoragePool.Rent<float>(length);
+        StoragePool.Return(first);
+        var again = StoragePool.Rent<float>(length);
+        Assert.Same(first, again);                 // a fresh return is reused…
+        StoragePool.Return(again);
+        for (var i = 0; i < 2 * StoragePool.StaleTicks; i++) StoragePool.Tick();
+        Assert.NotSame(first, StoragePool.Rent<float>(length)); // …a stale one was left to the GC
+    }
+
+    [Fact]
     public void ReadingATensorAfterItsScopeEndedThrowsAndKeptOnesSurvive()
     {
         var x = Tensor.Randn(new Shape(4, Side), new Generator(12));
