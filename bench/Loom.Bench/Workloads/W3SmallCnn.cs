@@ -41,17 +41,11 @@ public sealed class W3SmallCnn : Workload
         for (var i = 0; i < extra; i++) Step(); // more steps: the working set must not grow
         var (gc1, bytes1) = (GC.CollectionCount(0), GC.GetTotalAllocatedBytes(precise: true));
         var ws2 = SmallCnnModel.WorkingSetMiB();
-        if (Environment.GetEnvironmentVariable("LOOM_W3_DIAG") == "1")
-        {
-            var info = GC.GetGCMemoryInfo();
-            Console.Error.WriteLine($"DIAG heap {info.HeapSizeBytes >> 20} MiB committed {info.TotalCommittedBytes >> 20} MiB pool {StoragePool.PooledBytes >> 20} MiB " +
-                $"frag {info.FragmentedBytes >> 20} MiB gen2 GCs {GC.CollectionCount(2)} ws {ws2}");
-        }
         var perStep = (bytes1 - bytes0) / (double)extra;
         add(Rate(Id, "SmallCnn train step b=64 (SGD m0.9)", threads, "images/s", 64, t,
             string.Create(CultureInfo.InvariantCulture,
                 $"ms/step {Median(t) * 1e3:F2}; loss {lastLoss:F3}; WS MiB {ws0}->{ws1}->{ws2}; " +
-                $"alloc {perStep / 1024:F1} KiB/step, gen0 GCs {gc1 - gc0} in {extra} steps")));
+                $"alloc {perStep / 1024:F1} KiB/step, gen0 GCs {gc1 - gc0} in {extra} steps; pool {StoragePool.PooledBytes >> 20} MiB")));
 
         model.Eval();
         var xi = Tensor.Randn(new Shape(256, 1, 28, 28), gen);

@@ -21,7 +21,7 @@ internal static class StoragePool
 
     /// <summary>A length not asked for during this many ticks (scopes ended, backward passes) is dropped: shapes that
     /// changed for good (variable sequence lengths, a new batch size) must not keep their arrays alive forever.</summary>
-    public const int StaleTicks = 64;
+    public const int StaleTicks = 4096;
 
     private static readonly Lock Gate = new();
     private static readonly Dictionary<(Type Element, int Length), Bucket> Free = [];
