@@ -26,6 +26,7 @@ public sealed class W3SmallCnn : Workload
         double lastLoss = 0;
         void Step()
         {
+            using var scope = MemoryScope.Begin(); // as the reference's DisposeScope: the step's tensors are recycled
             opt.ZeroGrad();
             var loss = Functional.CrossEntropy(model.Call(x), y);
             loss.Backward();
@@ -44,12 +45,13 @@ public sealed class W3SmallCnn : Workload
         add(Rate(Id, "SmallCnn train step b=64 (SGD m0.9)", threads, "images/s", 64, t,
             string.Create(CultureInfo.InvariantCulture,
                 $"ms/step {Median(t) * 1e3:F2}; loss {lastLoss:F3}; WS MiB {ws0}->{ws1}->{ws2}; " +
-                $"alloc {perStep / 1024:F1} KiB/step, gen0 GCs {gc1 - gc0} in {extra} steps")));
+                $"alloc {perStep / 1024:F1} KiB/step, gen0 GCs {gc1 - gc0} in {extra} steps; pool {StoragePool.PooledBytes >> 20} MiB")));
 
         model.Eval();
         var xi = Tensor.Randn(new Shape(256, 1, 28, 28), gen);
         var ti = Time(3, threads == 2 ? 30 : 15, () =>
         {
+            using var scope = MemoryScope.Begin();
             using var ng = Autograd.NoGrad();
             model.Call(xi);
         });

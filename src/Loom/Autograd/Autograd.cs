@@ -72,43 +72,144 @@ public static class Autograd
 
         if (root.GradFn is null)
         {
-            AccumulateLeaf(root, gradient);
+            AccumulateLeaf(root, gradient, null, shared: true);
             return;
         }
 
         var order = TopologicalOrder(root.GradFn);
         root.GradFn.PendingGrad = gradient;
         using var _ = NoGrad();
-        for (var i = order.Count - 1; i >= 0; i--)
+        var previousLedger = StoragePool.CurrentLedger;
+        var grads = new GradientLedger(StoragePool.BeginLedger());
+        try
         {
-            var node = order[i];
-            var grad = node.PendingGrad;
-            node.PendingGrad = null;
-            var backward = node.Backward ?? throw new LoomException(
-                $"backward: the graph through '{node.Name}' was already used by an earlier Backward(); recompute the forward pass");
-            var inputs = node.Inputs;
-            node.Release();
-            if (grad is null) continue;
-            var inputGrads = backward(grad);
-            for (var k = 0; k < inputs.Length; k++)
+            // The seed is the caller's (or our ones): held, but never rented in this pass, so never recycled.
+            grads.Hold(gradient);
+            for (var i = order.Count - 1; i >= 0; i--)
             {
-                var input = inputs[k];
-                var g = inputGrads[k];
-                if (g is null || !input.RequiresGrad) continue;
-                if (g.Shape != input.Shape)
-                    throw new InvalidOperationException($"internal: backward of '{node.Name}' gave gradient {g.Shape} for input {input.Shape}");
-                if (input.GradFn is { } fn)
-                    fn.PendingGrad = fn.PendingGrad is null ? g : Functional.Add(fn.PendingGrad, g);
-                else
-                    AccumulateLeaf(input, g);
+                var node = order[i];
+                var grad = node.PendingGrad;
+                node.PendingGrad = null;
+                var backward = node.Backward ?? throw new LoomException(
+                    $"backward: the graph through '{node.Name}' was already used by an earlier Backward(); recompute the forward pass");
+                var inputs = node.Inputs;
+                node.Release();
+                if (grad is null)
+                {
+                    node.RecycleOwned();
+                    continue;
+                }
+                var inputGrads = backward(grad);
+                node.RecycleOwned();
+                for (var k = 0; k < inputs.Length; k++)
+                {
+                    var input = inputs[k];
+                    var g = inputGrads[k];
+                    if (g is null || !input.RequiresGrad) continue;
+                    if (g.Shape != input.Shape)
+                        throw new InvalidOperationException($"internal: backward of '{node.Name}' gave gradient {g.Shape} for input {input.Shape}");
+                    if (input.GradFn is { } fn) fn.PendingGrad = grads.Accumulate(fn.PendingGrad, g);
+                    else AccumulateLeaf(input, g, grads, SharesStorage(inputGrads, k));
+                }
+                // This node's incoming gradient is consumed: recycle it unless a pending sum still refers to it
+                // (a pass-through such as reshape's view) — and the same for outputs that went nowhere.
+                grads.Drop(grad);
+                foreach (var g in inputGrads)
+                    if (g is not null) grads.RecycleIfUnheld(g);
             }
+        }
+        finally
+        {
+            StoragePool.EndLedger(previousLedger);
+            if (MemoryScope.Current is null) StoragePool.Tick(); // inside a scope, its end ticks
         }
     }
 
-    private static void AccumulateLeaf(Tensor leaf, Tensor g)
+    /// <summary>Whether another entry of <paramref name="grads"/> shares entry <paramref name="k"/>'s array.</summary>
+    private static bool SharesStorage(Tensor?[] grads, int k)
     {
-        if (leaf.Grad is null) leaf.Grad = g.DType == leaf.DType ? g.Clone() : g.To(leaf.DType);
-        else Functional.AddInPlace(leaf.Grad, g);
+        for (var j = 0; j < grads.Length; j++)
+            if (j != k && grads[j] is { } other && ReferenceEquals(other.Storage, grads[k]!.Storage)) return true;
+        return false;
+    }
+
+    private static void AccumulateLeaf(Tensor leaf, Tensor g, GradientLedger? grads, bool shared)
+    {
+        if (leaf.GradInternal is { } existing)
+        {
+            Functional.AddInPlace(existing, g);
+            return;
+        }
+        // A gradient this pass made and nothing else holds becomes the leaf's .Grad as it is (it leaves the pool's
+        // reach for good); anything else is copied, so .Grad never aliases a gradient someone else can see.
+        var own = g.DType != leaf.DType ? g.To(leaf.DType)
+            : !shared && grads is not null && grads.TryAdopt(g) ? g
+            : g.Clone();
+        if (!ReferenceEquals(own, g)) MemoryScope.ForgetEverywhere(own.Storage);
+        leaf.SetEngineGrad(own);
+    }
+
+    /// <summary>
+    /// The gradients of one backward pass and who holds them: an array rented during the pass (so made by a backward
+    /// closure or a sum here, never seen by the user) is recycled as soon as no pending gradient refers to it.
+    /// Counts are per array, not per tensor, because a reshape's gradient is a view sharing its input gradient's array.
+    /// </summary>
+    private sealed class GradientLedger(HashSet<Array> rented)
+    {
+        private readonly Dictionary<Array, int> _holds = new(ReferenceEqualityComparer.Instance);
+
+        public void Hold(Tensor g) => _holds[g.Storage] = _holds.GetValueOrDefault(g.Storage) + 1;
+
+        /// <summary>Adds <paramref name="g"/> to a node's pending gradient, in place when that sum is ours alone.</summary>
+        public Tensor Accumulate(Tensor? pending, Tensor g)
+        {
+            if (pending is null)
+            {
+                Hold(g);
+                return g;
+            }
+            if (rented.Contains(pending.Storage) && _holds[pending.Storage] == 1 && !ReferenceEquals(pending.Storage, g.Storage))
+            {
+                Functional.AddInPlace(pending, g);
+                return pending;
+            }
+            var sum = Functional.Add(pending, g);
+            Hold(sum);
+            Drop(pending);
+            return sum;
+        }
+
+        /// <summary>One holder fewer; at zero, an array rented in this pass goes back to the pool.</summary>
+        public void Drop(Tensor g)
+        {
+            var storage = g.Storage;
+            if (!_holds.TryGetValue(storage, out var n)) return;
+            if (n > 1)
+            {
+                _holds[storage] = n - 1;
+                return;
+            }
+            _holds.Remove(storage);
+            RecycleIfUnheld(g);
+        }
+
+        public void RecycleIfUnheld(Tensor g)
+        {
+            var storage = g.Storage;
+            if (_holds.ContainsKey(storage) || !rented.Contains(storage)) return;
+            g.Release();
+            StoragePool.Return(storage);
+        }
+
+        /// <summary>Takes <paramref name="g"/> out of the pass for good if only this call refers to it.</summary>
+        public bool TryAdopt(Tensor g)
+        {
+            var storage = g.Storage;
+            if (_holds.ContainsKey(storage) || !rented.Contains(storage)) return false;
+            rented.Remove(storage);
+            MemoryScope.ForgetEverywhere(storage);
+            return true;
+        }
     }
 
     /// <summary>Nodes reachable from <paramref name="root"/>, each after all nodes it feeds (iterative DFS: long RNN graphs are deep).</summary>

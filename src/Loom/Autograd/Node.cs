@@ -21,10 +21,32 @@ internal sealed class Node(string name, Tensor[] inputs, BackwardFunction backwa
     /// <summary>Sum of gradients reaching the output so far in the current backward pass.</summary>
     public Tensor? PendingGrad { get; set; }
 
+    /// <summary>Scratch only this node's backward reads (max-pool's argmax, a dropout mask): pooled after it runs.</summary>
+    private List<Tensor>? _owned;
+
+    /// <summary>Hands <paramref name="scratch"/> to this node: no one else may hold it, its array is recycled once
+    /// the backward has run (or the node was skipped).</summary>
+    public void Own(Tensor scratch) => (_owned ??= []).Add(scratch);
+
     /// <summary>Drops the closure and inputs once used, as PyTorch frees a graph after backward.</summary>
     public void Release()
     {
         Backward = null;
         Inputs = [];
+    }
+
+    /// <summary>Gives the owned scratch back to the pool (after the backward that read it).</summary>
+    public void RecycleOwned()
+    {
+        if (_owned is null) return;
+        foreach (var t in _owned)
+        {
+            // Already recycled when the MemoryScope that made it ended (a backward after the scope): nothing to give.
+            if (t.IsReleased) continue;
+            var storage = t.Storage;
+            t.Release();
+            StoragePool.Return(storage);
+        }
+        _owned = null;
     }
 }

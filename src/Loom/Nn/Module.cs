@@ -179,7 +179,7 @@ public abstract class Module
     /// <summary>Clears every parameter's gradient (set to null, as PyTorch's default).</summary>
     public void ZeroGrad()
     {
-        foreach (var p in Parameters()) p.Grad = null;
+        foreach (var p in Parameters()) p.DropGrad();
     }
 
     /// <summary>Converts every parameter and buffer of float type to <paramref name="dtype"/> in place (PyTorch's <c>.double()</c>).</summary>

@@ -22,7 +22,7 @@ public static partial class Functional
         var from = x.Shape;
         return Autograd.Record(y, "narrow", x, g =>
         {
-            var full = Tensor.Zeros(from, g.DType);
+            var full = Tensor.EmptyZeroed(from, g.DType);
             CopyBlocks(g.Storage, 0, length * inner, full.Storage, start * inner, n * inner, length * inner, outer);
             return full;
         });
@@ -115,7 +115,7 @@ public static partial class Functional
         var from = x.Shape;
         return Autograd.Record(y, "index_select", x, g =>
         {
-            var full = Tensor.Zeros(from, g.DType);
+            var full = Tensor.EmptyZeroed(from, g.DType);
             if (g.DType == DType.Float32) ScatterAddRows<float>(g.Span<float>(), full.Span<float>(), idx, outer, n, inner);
             else ScatterAddRows<double>(g.Span<double>(), full.Span<double>(), idx, outer, n, inner);
             return full;
@@ -157,7 +157,7 @@ public static partial class Functional
         var from = x.Shape;
         return Autograd.Record(y, "gather", x, g =>
         {
-            var full = Tensor.Zeros(from, g.DType);
+            var full = Tensor.EmptyZeroed(from, g.DType);
             for (var i = 0; i < positions.Length; i++) full.SetFlat(positions[i], full.GetFlat(positions[i]) + g.GetFlat(i));
             return full;
         });
@@ -213,7 +213,7 @@ public static partial class Functional
         var from = x.Shape;
         return Autograd.Record(y, "pad", x, g =>
         {
-            var gx = Tensor.Zeros(from, g.DType);
+            var gx = Tensor.EmptyZeroed(from, g.DType);
             CopyWindow(gx, g, before, intoLarger: false);
             return gx;
         });

@@ -112,7 +112,7 @@ public static partial class Functional
         }
         return Autograd.Record(y, "nll_loss", logp, g =>
         {
-            var gx = Tensor.Zeros(logp.Shape, g.DType);
+            var gx = Tensor.EmptyZeroed(logp.Shape, g.DType);
             for (var i = 0; i < positions.Length; i++)
             {
                 var gi = reduction == Reduction.None ? g.GetFlat(i) : g.GetFlat(0) * scale;

@@ -68,13 +68,16 @@ public static partial class Functional
         });
 
     /// <summary>2-D max pooling with all settings in <paramref name="options"/>. Shape: [N, C, H, W] → [N, C, H', W'].</summary>
-    public static Tensor MaxPool2d(Tensor x, MaxPool2dOptions options) => MaxPool2dWithIndices(x, options).Values;
+    public static Tensor MaxPool2d(Tensor x, MaxPool2dOptions options) => MaxPool2d(x, options, exposeIndices: false).Values;
 
     /// <summary>
     /// 2-D max pooling that also returns the argmax of every window as an int32 tensor of the output's shape, holding
     /// the flat index ih·W + iw within the input plane (PyTorch's <c>return_indices=True</c>, which gives int64).
     /// </summary>
-    public static (Tensor Values, Tensor Indices) MaxPool2dWithIndices(Tensor x, MaxPool2dOptions options)
+    public static (Tensor Values, Tensor Indices) MaxPool2dWithIndices(Tensor x, MaxPool2dOptions options) =>
+        MaxPool2d(x, options, exposeIndices: true);
+
+    private static (Tensor Values, Tensor Indices) MaxPool2d(Tensor x, MaxPool2dOptions options, bool exposeIndices)
     {
         const string op = "max_pool2d";
         CheckPoolInput(op, x, 2);
@@ -88,7 +91,7 @@ public static partial class Functional
         var oh = ConvGeometry.OutputSize(h, kh, sh, ph, ph, dh, options.CeilMode, op, "height");
         var ow = ConvGeometry.OutputSize(w, kw, sw, pw, pw, dw, options.CeilMode, op, "width");
         var geometry = new PatchGeometry(x.Numel / Math.Max(1, h * w), h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw);
-        return MaxPool(op, x, geometry, PooledShape(x.Shape, 2, oh, ow));
+        return MaxPool(op, x, geometry, PooledShape(x.Shape, 2, oh, ow), exposeIndices);
     }
 
     /// <summary>
@@ -96,11 +99,14 @@ public static partial class Functional
     /// </summary>
     /// <returns>Shape: [N, C, L'], L' = floor((L + 2·padding − dilation·(kernel − 1) − 1)/stride) + 1 (ceil in ceil mode).</returns>
     public static Tensor MaxPool1d(Tensor x, int kernel, int? stride = null, int padding = 0, int dilation = 1, bool ceilMode = false) =>
-        MaxPool1dWithIndices(x, kernel, stride, padding, dilation, ceilMode).Values;
+        MaxPool1d(x, kernel, stride, padding, dilation, ceilMode, exposeIndices: false).Values;
 
     /// <summary>1-D max pooling with the argmax indices (flat positions within each row, int32).</summary>
     public static (Tensor Values, Tensor Indices) MaxPool1dWithIndices(Tensor x, int kernel, int? stride = null, int padding = 0,
-        int dilation = 1, bool ceilMode = false)
+        int dilation = 1, bool ceilMode = false) => MaxPool1d(x, kernel, stride, padding, dilation, ceilMode, exposeIndices: true);
+
+    private static (Tensor Values, Tensor Indices) MaxPool1d(Tensor x, int kernel, int? stride, int padding, int dilation, bool ceilMode,
+        bool exposeIndices)
     {
         const string op = "max_pool1d";
         CheckPoolInput(op, x, 1);
@@ -109,7 +115,7 @@ public static partial class Functional
         var l = x.Shape[-1];
         var ol = ConvGeometry.OutputSize(l, kernel, s, padding, padding, dilation, ceilMode, op, "length");
         var geometry = new PatchGeometry(x.Numel / Math.Max(1, l), 1, l, 1, ol, 1, kernel, 1, s, 0, padding, 1, dilation);
-        return MaxPool(op, x, geometry, PooledShape(x.Shape, 1, 1, ol));
+        return MaxPool(op, x, geometry, PooledShape(x.Shape, 1, 1, ol), exposeIndices);
     }
 
     /// <summary>
@@ -194,7 +200,9 @@ public static partial class Functional
     /// <summary>Adaptive 2-D average pooling to a square output.</summary>
     public static Tensor AdaptiveAvgPool2d(Tensor x, int outputSize) => AdaptiveAvgPool2d(x, (outputSize, outputSize));
 
-    private static (Tensor Values, Tensor Indices) MaxPool(string op, Tensor x, PatchGeometry geometry, Shape yShape)
+    /// <summary>Max pooling; unless the caller asked for the indices they are the node's private scratch (recycled
+    /// after its backward, or at once when nothing is recorded).</summary>
+    private static (Tensor Values, Tensor Indices) MaxPool(string op, Tensor x, PatchGeometry geometry, Shape yShape, bool exposeIndices)
     {
         var y = Tensor.Empty(yShape, x.DType);
         var indices = Tensor.Empty(yShape, DType.Int32);
@@ -209,6 +217,16 @@ public static partial class Functional
             else PoolKernels.MaxBackward<double>(g.Data<double>(), indices.Data<int>(), geometry, gx.Data<double>());
             return gx;
         });
+        if (!exposeIndices)
+        {
+            if (values.GradFn is { } node) node.Own(indices);
+            else
+            {
+                var storage = indices.Storage;
+                indices.Release();
+                StoragePool.Return(storage);
+            }
+        }
         return (values, indices);
     }
 

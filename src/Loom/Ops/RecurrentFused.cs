@@ -247,14 +247,14 @@ internal static class RecurrentFused
         var yShape = result.Shape;
         hn = Autograd.Record(hn, spec.Name + "_h_n", result, grad =>
         {
-            tape.GradHN = grad;
+            tape.GradHN = grad.Clone(); // read later by the main node: a copy, since the pass recycles grad after this returns
             return tape.ZeroY ??= Tensor.Zeros(yShape, x.DType);
         });
         if (cn is not null)
         {
             cn = Autograd.Record(cn, spec.Name + "_c_n", result, grad =>
             {
-                tape.GradCN = grad;
+                tape.GradCN = grad.Clone();
                 return tape.ZeroY ??= Tensor.Zeros(yShape, x.DType);
             });
         }
@@ -490,8 +490,8 @@ internal static class RecurrentFused
         var grads = new Tensor?[1 + weights.Count + (h0 is null ? 0 : 1) + (c0 is null ? 0 : 1)];
         var h0Index = 1 + weights.Count;
         var c0Index = h0Index + (h0 is null ? 0 : 1);
-        var dh0 = h0 is { RequiresGrad: true } ? Tensor.Zeros(h0.Shape, h0.DType) : null;
-        var dc0 = c0 is { RequiresGrad: true } ? Tensor.Zeros(c0.Shape, c0.DType) : null;
+        var dh0 = h0 is { RequiresGrad: true } ? Tensor.EmptyZeroed(h0.Shape, h0.DType) : null;
+        var dc0 = c0 is { RequiresGrad: true } ? Tensor.EmptyZeroed(c0.Shape, c0.DType) : null;
         var gradHn = tape.GradHN?.Data<T>();
         var gradCn = tape.GradCN?.Data<T>();
         var dhCarry = tape.Rent(block);
@@ -579,7 +579,7 @@ internal static class RecurrentFused
     private static Tensor ColumnSums<T>(T[] m, int rows, int cols, DType dtype)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var sum = Tensor.Zeros(new Shape(cols), dtype);
+        var sum = Tensor.EmptyZeroed(new Shape(cols), dtype);
         // Split by columns over the threads: each column is still summed row by row, so no bit depends on the split.
         ForRows(cols, rows, (m, rows, cols, sum.Data<T>()), static (st, c0, c1) =>
         {

@@ -158,7 +158,7 @@ public static partial class Functional
     /// <summary>A zero tensor of <paramref name="shape"/> with g placed at the given indices along <paramref name="axis"/>.</summary>
     private static Tensor ScatterAlong(Tensor g, Tensor indices, Shape shape, int axis)
     {
-        var result = Tensor.Zeros(shape, g.DType);
+        var result = Tensor.EmptyZeroed(shape, g.DType);
         var n = shape.Dims[axis];
         var inner = shape.Product(axis + 1, shape.Rank);
         var idx = indices.Span<int>();
@@ -178,7 +178,7 @@ public static partial class Functional
         var outer = x.Shape.Product(0, axis);
         var n = x.Shape.Dims[axis];
         var inner = x.Shape.Product(axis + 1, x.Rank);
-        var y = Tensor.Zeros(KeepAxes(x.Shape, [axis]), x.DType);
+        var y = Tensor.EmptyZeroed(KeepAxes(x.Shape, [axis]), x.DType);
         if (x.DType == DType.Float32) SumAxisKernel<float>(x.Span<float>(), y.Span<float>(), outer, n, inner);
         else SumAxisKernel<double>(x.Span<double>(), y.Span<double>(), outer, n, inner);
         return y;

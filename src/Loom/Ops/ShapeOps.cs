@@ -87,7 +87,7 @@ public static partial class Functional
         Tensor y;
         using (Autograd.NoGrad())
         {
-            y = Add(x, Tensor.Zeros(shape, x.DType));
+            y = Add(x, Tensor.EmptyZeroed(shape, x.DType));
         }
         var from = x.Shape;
         return Autograd.Record(y, "expand", x, g => SumTo(g, from));

@@ -40,7 +40,7 @@ public static class GradClip
         var any = false;
         foreach (var p in list)
         {
-            if (p.Grad is not { } g) continue;
+            if (p.GradInternal is not { } g) continue;
             Tensor.RequireFloat(g, "clip_grad_norm");
             var n = g.DType == DType.Float32 ? Norm(g.Span<float>(), normType) : Norm(g.Span<double>(), normType);
             total = double.IsPositiveInfinity(normType) ? Math.Max(total, n) : total + Power(n, normType);
@@ -59,7 +59,7 @@ public static class GradClip
         if (coef >= 1) return total;   // PyTorch multiplies by min(coef, 1); ×1 changes nothing, so skip it
         foreach (var p in list)
         {
-            if (p.Grad is not { } g) continue;
+            if (p.GradInternal is not { } g) continue;
             if (g.DType == DType.Float32) TensorPrimitives.Multiply(g.Span<float>(), (float)coef, g.Span<float>());
             else TensorPrimitives.Multiply(g.Span<double>(), coef, g.Span<double>());
         }
@@ -76,7 +76,7 @@ public static class GradClip
         new OptionCheck("clip_grad_value").NonNegative(clipValue, "clip_value");
         foreach (var p in parameters)
         {
-            if (p.Grad is not { } g) continue;
+            if (p.GradInternal is not { } g) continue;
             Tensor.RequireFloat(g, "clip_grad_value");
             if (g.DType == DType.Float32) Clamp(g.Span<float>(), (float)clipValue);
             else Clamp(g.Span<double>(), clipValue);

@@ -93,7 +93,7 @@ public abstract class Optimizer
             for (var k = 0; k < ps.Count; k++, index++)
             {
                 var p = ps[k];
-                if (p.Grad is not { } grad) continue;
+                if (p.GradInternal is not { } grad) continue;
                 if (grad.Shape != p.Shape || grad.DType != p.DType)
                 {
                     throw new LoomException($"{Name}: the gradient of parameter {index} is {grad.DType.TorchName()} {grad.Shape} " +
@@ -105,15 +105,16 @@ public abstract class Optimizer
     }
 
     /// <summary>Clears the gradients: sets <see cref="Tensor.Grad"/> to null (PyTorch 2's default), or fills it with
-    /// zeros when <paramref name="setToNone"/> is false.</summary>
+    /// zeros when <paramref name="setToNone"/> is false. A gradient no caller ever read through <see cref="Tensor.Grad"/>
+    /// is recycled for the next backward.</summary>
     public void ZeroGrad(bool setToNone = true)
     {
         foreach (var g in _groups)
         {
             foreach (var p in g.Params)
             {
-                if (setToNone) p.Grad = null;
-                else p.Grad?.Zero_();
+                if (setToNone) p.DropGrad();
+                else p.GradInternal?.Zero_();
             }
         }
     }

@@ -20,7 +20,7 @@ public sealed partial class Tensor
     public static Tensor Ones(Shape shape, DType dtype = DType.Float32) => Full(shape, 1, dtype);
 
     /// <summary>A tensor filled with <paramref name="value"/>.</summary>
-    public static Tensor Full(Shape shape, double value, DType dtype = DType.Float32) => Empty(shape, dtype).Fill_(value);
+    public static Tensor Full(Shape shape, double value, DType dtype = DType.Float32) => Allocate(shape, dtype).Fill_(value);
 
     /// <summary>A zero-rank (scalar) tensor.</summary>
     public static Tensor Scalar(double value, DType dtype = DType.Float32) => Full(new Shape(), value, dtype);
@@ -36,7 +36,7 @@ public sealed partial class Tensor
     {
         if (step == 0 || double.IsNaN(step)) throw new LoomException("arange: step must be non-zero");
         var n = (int)Math.Max(0, Math.Ceiling((end - start) / step));
-        var t = Empty(new Shape(n), dtype);
+        var t = Allocate(new Shape(n), dtype);
         for (var i = 0; i < n; i++) t.SetFlat(i, start + i * step);
         return t;
     }
@@ -51,7 +51,7 @@ public sealed partial class Tensor
     public static Tensor Uniform(Shape shape, double low, double high, Generator generator, DType dtype = DType.Float32)
     {
         RequireFloatType(dtype, "rand");
-        var t = Empty(shape, dtype);
+        var t = Allocate(shape, dtype);
         for (var i = 0; i < t.Numel; i++) t.SetFlat(i, low + (high - low) * generator.NextDouble());
         return t;
     }
@@ -60,7 +60,7 @@ public sealed partial class Tensor
     public static Tensor Randn(Shape shape, Generator generator, DType dtype = DType.Float32, double mean = 0, double std = 1)
     {
         RequireFloatType(dtype, "randn");
-        var t = Empty(shape, dtype);
+        var t = Allocate(shape, dtype);
         for (var i = 0; i < t.Numel; i++) t.SetFlat(i, mean + std * generator.NextNormal());
         return t;
     }

@@ -17,18 +17,36 @@ namespace Loom;
 /// </example>
 public sealed partial class Tensor
 {
-    /// <summary>The element array; reshape views share it. Its length is exactly <see cref="Numel"/>.</summary>
-    internal readonly Array Storage;
+    /// <summary>The element array; reshape views share it. Its length is exactly <see cref="Numel"/>, until the array
+    /// goes back to the storage pool (<see cref="Release"/>): then it is <see cref="ReleasedStorage"/>.</summary>
+    internal Array Storage { get; private set; }
+
+    /// <summary>What a released tensor holds instead of its array: no typed access succeeds on it.</summary>
+    private static readonly Array ReleasedStorage = Array.Empty<ReleasedMarker>();
+
+    private readonly struct ReleasedMarker;
 
     internal Tensor(Array storage, Shape shape, DType dtype)
     {
+        if (ReferenceEquals(storage, ReleasedStorage)) throw ReleasedError(shape, dtype);
         Storage = storage;
         Shape = shape;
         DType = dtype;
         Numel = shape.Numel;
         if (storage.Length != Numel)
             throw new LoomException($"tensor: {storage.Length} values cannot fill shape {shape} ({Numel} elements)");
+        MemoryScope.TrackNew(this);
     }
+
+    /// <summary>Whether this tensor's values went back to the storage pool (its <see cref="MemoryScope"/> ended).</summary>
+    internal bool IsReleased => ReferenceEquals(Storage, ReleasedStorage);
+
+    /// <summary>Cuts this tensor from its array, which the caller hands back to the pool; any later use throws.</summary>
+    internal void Release() => Storage = ReleasedStorage;
+
+    private static LoomException ReleasedError(Shape shape, DType dtype) => new(
+        $"tensor: this {dtype.TorchName()} tensor of shape {shape} was recycled when the MemoryScope that made it ended; " +
+        "call scope.Keep(tensor) inside the scope to use it afterwards");
 
     /// <summary>The sizes of the axes.</summary>
     public Shape Shape { get; }
@@ -48,8 +66,48 @@ public sealed partial class Tensor
     /// <summary>Whether operations on this tensor are recorded for <see cref="Backward"/>.</summary>
     public bool RequiresGrad { get; set; }
 
+    private Tensor? _grad;
+    private bool _gradSeen;
+
     /// <summary>The accumulated gradient of the last <see cref="Backward"/> (leaf tensors only).</summary>
-    public Tensor? Grad { get; set; }
+    public Tensor? Grad
+    {
+        get
+        {
+            // Handed out: someone may now hold it, so clearing it (ZeroGrad) must not recycle its array.
+            _gradSeen |= _grad is not null;
+            return _grad;
+        }
+        set
+        {
+            _grad = value;
+            _gradSeen = value is not null;
+        }
+    }
+
+    /// <summary>The gradient for the engine's own readers (optimizers, clipping): reading it here exposes nothing.</summary>
+    internal Tensor? GradInternal => _grad;
+
+    /// <summary>Sets a gradient the backward pass made and holds alone (no one outside the engine has seen it).</summary>
+    internal void SetEngineGrad(Tensor grad)
+    {
+        _grad = grad;
+        _gradSeen = false;
+    }
+
+    /// <summary>Clears <see cref="Grad"/> (set to none); an array nobody outside the engine saw goes back to the pool,
+    /// so the next backward reuses it instead of allocating the parameter's gradient afresh.</summary>
+    internal void DropGrad()
+    {
+        if (_grad is { IsReleased: false } g && !_gradSeen)
+        {
+            var storage = g.Storage;
+            g.Release();
+            StoragePool.Return(storage);
+        }
+        _grad = null;
+        _gradSeen = false;
+    }
 
     /// <summary>The node that produced this tensor, or null for a leaf.</summary>
     internal Node? GradFn { get; set; }
@@ -81,18 +139,40 @@ public sealed partial class Tensor
     internal Span<T> Span<T>()
     {
         if (Storage is T[] array) return array;
+        if (IsReleased) throw ReleasedError(Shape, DType);
         throw new LoomException($"tensor: asked for {typeof(T).Name} elements of a {DType.TorchName()} tensor of shape {Shape}");
     }
 
-    internal T[] Data<T>() => (T[])Storage;
+    internal T[] Data<T>() => Storage as T[] ?? throw (IsReleased ? ReleasedError(Shape, DType) : new InvalidCastException());
 
     /// <summary>A tensor of another shape over the same storage, outside the graph.</summary>
-    internal static Tensor WrapStorage(Tensor t, Shape shape) => new(t.Storage, shape, t.DType);
+    internal static Tensor WrapStorage(Tensor t, Shape shape) => new(t.LiveStorage, shape, t.DType);
 
-    /// <summary>A new tensor with the same shape and type, values uninitialised (callers overwrite them).</summary>
+    /// <summary>A new op output with the same shape and type, values undefined (callers overwrite every one).</summary>
     internal Tensor EmptyLike() => Empty(Shape, DType);
 
+    /// <summary>
+    /// An op output or scratch tensor, values undefined (callers overwrite every one): its array comes from the
+    /// <see cref="StoragePool"/>, and goes back when the engine proves it dead (see <see cref="MemoryScope"/>).
+    /// Tensors handed to users to keep (creation functions, <see cref="Grad"/>, optimizer state) use <see cref="Allocate"/>.
+    /// </summary>
     internal static Tensor Empty(Shape shape, DType dtype) => new(dtype switch
+    {
+        DType.Float32 => StoragePool.Rent<float>(shape.Numel),
+        DType.Float64 => StoragePool.Rent<double>(shape.Numel),
+        _ => StoragePool.Rent<int>(shape.Numel),
+    }, shape, dtype);
+
+    /// <summary>An op output of zeros (a pooled array, cleared).</summary>
+    internal static Tensor EmptyZeroed(Shape shape, DType dtype)
+    {
+        var t = Empty(shape, dtype);
+        Array.Clear(t.Storage);
+        return t;
+    }
+
+    /// <summary>A fresh array outside the pool and outside any scope, values undefined: for tensors that live on.</summary>
+    internal static Tensor Allocate(Shape shape, DType dtype) => new(dtype switch
     {
         DType.Float32 => GC.AllocateUninitializedArray<float>(shape.Numel),
         DType.Float64 => GC.AllocateUninitializedArray<double>(shape.Numel),
@@ -159,10 +239,13 @@ public sealed partial class Tensor
     }
 
     /// <summary>A copy that does not require grad and is cut from the graph (PyTorch's <c>detach().clone()</c>).</summary>
-    public Tensor Clone() => new((Array)Storage.Clone(), Shape, DType);
+    public Tensor Clone() => new((Array)LiveStorage.Clone(), Shape, DType);
 
     /// <summary>The same data cut from the graph: no gradient flows through the result.</summary>
-    public Tensor Detach() => new(Storage, Shape, DType);
+    public Tensor Detach() => new(LiveStorage, Shape, DType);
+
+    /// <summary>The array, or the recycled-tensor error.</summary>
+    private Array LiveStorage => IsReleased ? throw ReleasedError(Shape, DType) : Storage;
 
     /// <summary>Copies <paramref name="source"/>'s values into this tensor in place (shapes must match; not recorded).</summary>
     public void CopyFrom(Tensor source)
@@ -170,7 +253,7 @@ public sealed partial class Tensor
         if (source.Shape != Shape)
             throw new LoomException($"copy: source shape {source.Shape} differs from destination shape {Shape}");
         var converted = source.DType == DType ? source : source.To(DType);
-        Array.Copy(converted.Storage, Storage, Numel);
+        Array.Copy(converted.LiveStorage, LiveStorage, Numel);
     }
 
     /// <summary>Fills this tensor with <paramref name="value"/> in place (not recorded).</summary>

@@ -56,6 +56,7 @@ public static class Metrics
             long correct = 0, counted = 0;
             foreach (var batch in data.TestBatches())
             {
+                using var scope = stateful is null ? MemoryScope.Begin() : null; // recycles each batch's activations
                 var logits = model.Forward(batch.Inputs);
                 var (c, n) = Correct(logits, batch.Targets);
                 lossSum += Loss(logits, batch.Targets).Item() * n;

@@ -117,6 +117,9 @@ public sealed class Trainer
             var samples = 0L;
             foreach (var batch in _data.TrainEpoch(epoch, startBatch))
             {
+                // Each step's activations and gradients go back to the storage pool when the step ends, so steady-state
+                // training reuses the same arrays. A stateful model carries tensors from one step to the next: no scope.
+                using var scope = _model is IStatefulModel ? null : MemoryScope.Begin();
                 var logits = _model.Forward(batch.Inputs);
                 var loss = Metrics.Loss(logits, batch.Targets, _config.LabelSmoothing);
                 var lossValue = loss.Item();
