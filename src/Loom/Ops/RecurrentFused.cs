@@ -328,7 +328,9 @@ internal static class RecurrentFused
             {
                 for (var b = 0; b < rows; b++) bhh.CopyTo(ghRows.Slice(b * gh, gh));
             }
-            Gemm.Run(false, false, rows, gh, hidden, T.One, hPrev, hidden, whhT, gh, gru && bhh is null ? T.Zero : T.One, ghRows, gh);
+            var accumulate = !gru || bhh is not null;
+            if (RecurrentStepProduct.Takes<T>(gh, hidden)) RecurrentStepProduct.Run(rows, gh, hidden, hPrev, hidden, whhT, gh, accumulate, ghRows, gh);
+            else Gemm.Run(false, false, rows, gh, hidden, T.One, hPrev, hidden, whhT, gh, accumulate ? T.One : T.Zero, ghRows, gh);
             switch (kind)
             {
                 case CellKind.Lstm:
@@ -406,6 +408,12 @@ internal static class RecurrentFused
             }
             if (!CarryBack) return;
             var rows = b1 - b0;
+            if (RecurrentStepProduct.Takes<T>(hidden, gh))
+            {
+                RecurrentStepProduct.Run(rows, hidden, gh, dgh.AsSpan((t * n + b0) * gh, rows * gh), gh, whh, hidden, true,
+                    dhCarry.AsSpan(b0 * hidden, rows * hidden), hidden);
+                return;
+            }
             MatMulInto(scratch.AsSpan(b0 * hidden, rows * hidden), false, false, rows, hidden, gh, dgh.AsSpan((t * n + b0) * gh, rows * gh), gh,
                 whh, hidden, T.One, dhCarry.AsSpan(b0 * hidden, rows * hidden), hidden);
         }
