@@ -126,6 +126,12 @@ internal static class RecurrentKernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var h = cPrev.Length;
+        if (typeof(T) == typeof(float) && RecurrentLstmStep.Takes(h))
+        {
+            RecurrentLstmStep.Backward(MemoryMarshal.Cast<T, float>(gates), MemoryMarshal.Cast<T, float>(cPrev), MemoryMarshal.Cast<T, float>(tanhC),
+                MemoryMarshal.Cast<T, float>(carry), MemoryMarshal.Cast<T, float>(dy), MemoryMarshal.Cast<T, float>(dc));
+            return;
+        }
         var gi = gates[..h];
         var gf = gates.Slice(h, h);
         var gg = gates.Slice(2 * h, h);

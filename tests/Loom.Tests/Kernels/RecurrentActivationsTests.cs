@@ -31,6 +31,29 @@ public class RecurrentActivationsTests
     }
 
     [Fact]
+    public void TanhIsWithinFourUlpOfTheExactValue()
+    {
+        Assert.SkipUnless(RecurrentActivations.Supported, "no AVX-512F: TensorPrimitives.Tanh runs instead");
+        // Every 1/4096 over [-12, 12] (both branches and the switch at |x| = 0.625), tiny values, random values to ±50.
+        var xs = Enumerable.Range(-12 * 4096, 24 * 4096 + 1).Select(i => i / 4096f).ToList();
+        xs.AddRange([1e-30f, -1e-30f, 1e-7f, -3e-5f, 0.6249999f, 0.625f, -0.625f]);
+        var g = new Generator(12);
+        for (var i = 0; i < 20000; i++) xs.Add((float)(g.NextDouble() * 100 - 50));
+        var values = xs.ToArray();
+        RecurrentActivations.Tanh(values);
+        for (var i = 0; i < values.Length; i++)
+        {
+            var exact = Math.Tanh(xs[i]);
+            var err = exact == 0 ? Math.Abs(values[i]) : Math.Abs(values[i] - exact) / Ulp((float)exact);
+            Assert.True(err <= 4, $"tanh({xs[i]:R}) = {values[i]:R}, exact {exact:R}: {err:F2} ulp");
+        }
+        float[] edges = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, 0f, 100f, -100f];
+        RecurrentActivations.Tanh(edges);
+        Assert.True(float.IsNaN(edges[0]));
+        Assert.Equal([1f, -1f, 0f, 1f, -1f], edges[1..]);
+    }
+
+    [Fact]
     public void SigmoidEdges()
     {
         Assert.SkipUnless(RecurrentActivations.Supported, "no AVX-512F");
