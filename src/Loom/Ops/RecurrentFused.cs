@@ -182,11 +182,7 @@ internal static class RecurrentFused
                         for (var r = Math.Max(r0, 1); r < r1; r++) bias.CopyTo(st.g.AsSpan(r * st.gh, st.gh));
                     }, ParallelPassWork);
                 }
-                // H = 16: 1600×8·8×64, one thread (below ParallelPassWork) — the step kernel skips the GEMM's packing; same bits.
-                if (RecurrentStepProduct.Takes<T>(gh, inSize) && (long)rows * gh < ParallelPassWork)
-                    RecurrentStepProduct.Run(rows, gh, inSize, input, inSize, wihT, gh, bih is not null, g, gh);
-                else
-                    Gemm.Run(false, false, rows, gh, inSize, T.One, input, inSize, wihT, gh, bih is null ? T.Zero : T.One, g, gh);
+                Gemm.Run(false, false, rows, gh, inSize, T.One, input, inSize, wihT, gh, bih is null ? T.Zero : T.One, g, gh);
 
                 var first = d == 0 ? 0 : steps - 1;
                 CopyOrClear(h0, k * block, s.AsSpan(first * block, block));
