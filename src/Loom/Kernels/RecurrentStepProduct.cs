@@ -46,6 +46,90 @@ internal static unsafe class RecurrentStepProduct
         }
     }
 
+    /// <summary>
+    /// Most multiply-adds of a once-per-call product taken by <see cref="RunTransposedA{T}"/>: the weight gradients of
+    /// an H = 16 LSTM over 1,600 rows (16×1600·1600×64: 1.6 M). Above the GEMM's team threshold, these would wake the
+    /// second thread for ~100 µs of work, which costs more than it saves at this size (docs/performance.md: H = 16 ran
+    /// slower on two threads than on one); H = 128's (105 M) stay on the GEMM and its team.
+    /// </summary>
+    public const long MaxOncePerCallWork = 1L << 21;
+
+    /// <summary>Whether <see cref="RunTransposedA{T}"/> takes C[m×n] = Aᵀ·B with a depth of k.</summary>
+    public static bool TakesTransposedA<T>(int m, int n, int k) =>
+        typeof(T) == typeof(float) && Avx512F.IsSupported && n % 16 == 0 && n > 0 && m > 0 && k > 0 && (long)m * n * k <= MaxOncePerCallWork;
+
+    /// <summary>
+    /// C[m×n] = op(A)·B with op(A)[i, p] = A[p·lda + i] (A stored k×m, e.g. the weight gradients Hᵀ·∂G over all rows),
+    /// C overwritten, on the calling thread. Summed as <see cref="Gemm"/> sums it: per slice of
+    /// <see cref="GemmF32.SliceDepth"/> rows of k from zero, one FMA per k ascending, the first slice stored and each
+    /// later one added to C — so the result has the GEMM's bits.
+    /// </summary>
+    public static void RunTransposedA<T>(int m, int n, int k, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc)
+        where T : unmanaged
+    {
+        if (!TakesTransposedA<T>(m, n, k)) throw new InvalidOperationException($"recurrent step product: ({k}×{m})ᵀ·{k}×{n} is not taken here");
+        Check(k, m, a.Length, lda);
+        Check(k, n, b.Length, ldb);
+        Check(m, n, c.Length, ldc);
+        fixed (T* pa = a)
+        fixed (T* pb = b)
+        fixed (T* pc = c)
+        {
+            var depth = GemmF32.SliceDepth(k);
+            for (var p0 = 0; p0 < k; p0 += depth)
+            {
+                var kc = Math.Min(depth, k - p0);
+                ProductTransposedA(m, n, kc, (float*)pa + ((long)p0 * lda), lda, (float*)pb + ((long)p0 * ldb), ldb, p0 > 0, (float*)pc, ldc);
+            }
+        }
+    }
+
+    // As Product, with A read down its columns: row i of op(A) is column i of A.
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ProductTransposedA(int m, int n, int k, float* a, int lda, float* b, int ldb, bool accumulate, float* c, int ldc)
+    {
+        for (var j = 0; j < n; j += 16)
+        {
+            var r = 0;
+            for (; r + 8 <= m; r += 8)
+            {
+                Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+                var bj = b + j;
+                var ap = a + r;
+                for (var p = 0; p < k; p++, bj += ldb, ap += lda)
+                {
+                    var bv = Vector512.Load(bj);
+                    c0 = Vector512.FusedMultiplyAdd(Vector512.Create(ap[0]), bv, c0);
+                    c1 = Vector512.FusedMultiplyAdd(Vector512.Create(ap[1]), bv, c1);
+                    c2 = Vector512.FusedMultiplyAdd(Vector512.Create(ap[2]), bv, c2);
+                    c3 = Vector512.FusedMultiplyAdd(Vector512.Create(ap[3]), bv, c3);
+                    c4 = Vector512.FusedMultiplyAdd(Vector512.Create(ap[4]), bv, c4);
+                    c5 = Vector512.FusedMultiplyAdd(Vector512.Create(ap[5]), bv, c5);
+                    c6 = Vector512.FusedMultiplyAdd(Vector512.Create(ap[6]), bv, c6);
+                    c7 = Vector512.FusedMultiplyAdd(Vector512.Create(ap[7]), bv, c7);
+                }
+                var cr = c + (r * ldc) + j;
+                Store(c0, cr, accumulate);
+                Store(c1, cr + ldc, accumulate);
+                Store(c2, cr + (2 * ldc), accumulate);
+                Store(c3, cr + (3 * ldc), accumulate);
+                Store(c4, cr + (4 * ldc), accumulate);
+                Store(c5, cr + (5 * ldc), accumulate);
+                Store(c6, cr + (6 * ldc), accumulate);
+                Store(c7, cr + (7 * ldc), accumulate);
+            }
+            for (; r < m; r++)
+            {
+                var acc = Vector512<float>.Zero;
+                var bj = b + j;
+                var ap = a + r;
+                for (var p = 0; p < k; p++, bj += ldb, ap += lda) acc = Vector512.FusedMultiplyAdd(Vector512.Create(*ap), Vector512.Load(bj), acc);
+                Store(acc, c + (r * ldc) + j, accumulate);
+            }
+        }
+    }
+
     private static void Check(int rows, int cols, int length, int ld)
     {
         if (rows > 0 && (ld < cols || (long)(rows - 1) * ld + cols > length))

@@ -182,7 +182,11 @@ internal static class RecurrentFused
                         for (var r = Math.Max(r0, 1); r < r1; r++) bias.CopyTo(st.g.AsSpan(r * st.gh, st.gh));
                     }, ParallelPassWork);
                 }
-                Gemm.Run(false, false, rows, gh, inSize, T.One, input, inSize, wihT, gh, bih is null ? T.Zero : T.One, g, gh);
+                // H = 16 (1600×8·8×64): on this thread, as the weight gradients (RecurrentStepProduct.MaxOncePerCallWork); same bits.
+                if (RecurrentStepProduct.Takes<T>(gh, inSize) && (long)rows * gh * inSize <= RecurrentStepProduct.MaxOncePerCallWork)
+                    RecurrentStepProduct.Run(rows, gh, inSize, input, inSize, wihT, gh, bih is not null, g, gh);
+                else
+                    Gemm.Run(false, false, rows, gh, inSize, T.One, input, inSize, wihT, gh, bih is null ? T.Zero : T.One, g, gh);
 
                 var first = d == 0 ? 0 : steps - 1;
                 CopyOrClear(h0, k * block, s.AsSpan(first * block, block));
@@ -474,7 +478,9 @@ internal static class RecurrentFused
             return;
         }
         var ct = scratch[..(n * m)];
-        Gemm.Run(!transB, !transA, n, m, k, T.One, b, ldb, a, lda, T.Zero, ct, m);
+        // The weight gradients at small H (Hᵀ·∂G over all rows): on this thread, with the GEMM's bits.
+        if (transA && !transB && RecurrentStepProduct.TakesTransposedA<T>(n, m, k)) RecurrentStepProduct.RunTransposedA(n, m, k, b, ldb, a, lda, ct, m);
+        else Gemm.Run(!transB, !transA, n, m, k, T.One, b, ldb, a, lda, T.Zero, ct, m);
         for (var i = 0; i < m; i++)
         {
             var row = c.Slice(i * ldc, n);

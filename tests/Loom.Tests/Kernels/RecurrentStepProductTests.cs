@@ -36,6 +36,30 @@ public class RecurrentStepProductTests
         }, iter: 300);
     }
 
+    // Depths past KC = 384 (several slices, as the weight gradients' 1,600 rows) and the single-row tail.
+    private static readonly Gen<Case> TransposedCases = Gen.Select(Gen.Int[1, 20], Gen.OneOf(16, 32, 64), Gen.Frequency((2, Gen.Int[1, 100]), (1, Gen.Int[370, 1700])),
+        Gen.Int[0, 3], Gen.Int[0, 3], Gen.Int[0, 3], Gen.Int, (m, n, k, pa, pb, pc, seed) => new Case(m, n, k, pa, pb, pc, false, seed));
+
+    [Fact]
+    public void TransposedAGivesTheBitsOfTheGemm()
+    {
+        Assert.SkipUnless(Avx512F.IsSupported, "no AVX-512F: the fused op uses the GEMM");
+        TransposedCases.Sample(c =>
+        {
+            var (lda, ldb, ldc) = (c.M + c.PadA, c.N + c.PadB, c.N + c.PadC);
+            var g = new Generator((ulong)(uint)c.Seed);
+            float[] Random(int count) => [.. Enumerable.Range(0, count).Select(_ => (float)(g.NextDouble() * 4 - 2))];
+            var a = Random(c.K * lda);
+            var b = Random(c.K * ldb);
+            var expected = Random(c.M * ldc);
+            var actual = (float[])expected.Clone();
+            Gemm.Run(true, false, c.M, c.N, c.K, 1f, a, lda, b, ldb, 0f, expected, ldc);
+            Assert.True(RecurrentStepProduct.TakesTransposedA<float>(c.M, c.N, c.K));
+            RecurrentStepProduct.RunTransposedA<float>(c.M, c.N, c.K, a, lda, b, ldb, actual, ldc);
+            Assert.Equal(expected, actual);
+        }, iter: 150);
+    }
+
     [Fact]
     public void TakesOnlyFloat32SmallProductsOfWholeVectors()
     {
@@ -44,6 +68,9 @@ public class RecurrentStepProductTests
         Assert.False(RecurrentStepProduct.Takes<float>(512, 128)); // H = 128: the GEMM's packed tiles
         Assert.Equal(Avx512F.IsSupported, RecurrentStepProduct.Takes<float>(64, 16));
         Assert.Equal(Avx512F.IsSupported, RecurrentStepProduct.Takes<float>(16, 64));
+        Assert.Equal(Avx512F.IsSupported, RecurrentStepProduct.TakesTransposedA<float>(16, 64, 1600)); // ∂W_hh, H = 16
+        Assert.False(RecurrentStepProduct.TakesTransposedA<float>(128, 512, 1600));                      // ∂W_hh, H = 128: the GEMM's team
+        Assert.False(RecurrentStepProduct.TakesTransposedA<float>(8, 20, 1600));
     }
 
     [Fact]
