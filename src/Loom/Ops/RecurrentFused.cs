@@ -183,7 +183,9 @@ internal static class RecurrentFused
                     }, ParallelPassWork);
                 }
                 // H = 16 (1600×8·8×64): on this thread, as the weight gradients (RecurrentStepProduct.MaxOncePerCallWork); same bits.
-                if (RecurrentStepProduct.Takes<T>(gh, inSize) && (long)rows * gh * inSize <= RecurrentStepProduct.MaxOncePerCallWork)
+                // Only where the step products are step-kernel sized: an RNN with H = 128 (1600×8·8×128) keeps the GEMM's team.
+                if (SmallStep<T>(gh, hidden) && RecurrentStepProduct.Takes<T>(gh, inSize)
+                    && (long)rows * gh * inSize <= RecurrentStepProduct.MaxOncePerCallWork)
                     RecurrentStepProduct.Run(rows, gh, inSize, input, inSize, wihT, gh, bih is not null, g, gh);
                 else
                     Gemm.Run(false, false, rows, gh, inSize, T.One, input, inSize, wihT, gh, bih is null ? T.Zero : T.One, g, gh);
@@ -458,18 +460,21 @@ internal static class RecurrentFused
     /// 1,600 rows takes 2.5 ms this way, 3.5 ms directly).
     /// </summary>
     private static void MatMul<T>(Tape<T> tape, bool transA, bool transB, int m, int n, int k, ReadOnlySpan<T> a, int lda,
-        ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
+        ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc, bool smallStep = false)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var scratch = Direct(m, n, k) ? default : tape.Rent(n * m).AsSpan(0, n * m);
-        MatMulInto(scratch, transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc);
+        MatMulInto(scratch, transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc, smallStep);
     }
+
+    /// <summary>Whether both per-step products (h·W_hhᵀ, ∂G·W_hh) take <see cref="RecurrentStepProduct"/> (H = 16).</summary>
+    private static bool SmallStep<T>(int gh, int hidden) => RecurrentStepProduct.Takes<T>(gh, hidden) && RecurrentStepProduct.Takes<T>(hidden, gh);
 
     private static bool Direct(int m, int n, int k) => n >= m || (n >= NarrowColumns && k < m);
 
     /// <summary>As above, with the caller's scratch (≥ m·n; unused when the product is computed directly).</summary>
     private static void MatMulInto<T>(Span<T> scratch, bool transA, bool transB, int m, int n, int k, ReadOnlySpan<T> a, int lda,
-        ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
+        ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc, bool smallStep = false)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (Direct(m, n, k))
@@ -478,8 +483,8 @@ internal static class RecurrentFused
             return;
         }
         var ct = scratch[..(n * m)];
-        // The weight gradients at small H (Hᵀ·∂G over all rows): on this thread, with the GEMM's bits.
-        if (transA && !transB && RecurrentStepProduct.TakesTransposedA<T>(n, m, k)) RecurrentStepProduct.RunTransposedA(n, m, k, b, ldb, a, lda, ct, m);
+        // The weight gradients of a step-kernel-sized stack (Hᵀ·∂G over all rows): on this thread, with the GEMM's bits.
+        if (smallStep && transA && !transB && RecurrentStepProduct.TakesTransposedA<T>(n, m, k)) RecurrentStepProduct.RunTransposedA(n, m, k, b, ldb, a, lda, ct, m);
         else Gemm.Run(!transB, !transA, n, m, k, T.One, b, ldb, a, lda, T.Zero, ct, m);
         for (var i = 0; i < m; i++)
         {
@@ -508,6 +513,8 @@ internal static class RecurrentFused
         var dc0 = c0 is { RequiresGrad: true } ? Tensor.Zeros(c0.Shape, c0.DType) : null;
         var gradHn = tape.GradHN?.Data<T>();
         var gradCn = tape.GradCN?.Data<T>();
+        // Stacks whose per-step products take the step kernel (H = 16) keep their once-per-call products on this thread too.
+        var smallStep = SmallStep<T>(gh, hidden);
         var dhCarry = tape.Rent(block);
         var dcCarry = tape.Rent(block);
         var stepScratch = tape.Rent(block); // the per-step product's transposed result (MatMul), rented once
@@ -549,13 +556,13 @@ internal static class RecurrentFused
                 if (weights[k * p].RequiresGrad)
                 {
                     var dw = Tensor.Empty(weights[k * p].Shape, x.DType);
-                    MatMul(tape, true, false, gh, inSize, rows, g, gh, xl, inSize, T.Zero, dw.Data<T>(), inSize);
+                    MatMul(tape, true, false, gh, inSize, rows, g, gh, xl, inSize, T.Zero, dw.Data<T>(), inSize, smallStep);
                     grads[1 + k * p] = dw;
                 }
                 if (weights[k * p + 1].RequiresGrad)
                 {
                     var dw = Tensor.Empty(weights[k * p + 1].Shape, x.DType);
-                    MatMul(tape, true, false, gh, hidden, rows, dgh, gh, s, hidden, T.Zero, dw.Data<T>(), hidden);
+                    MatMul(tape, true, false, gh, hidden, rows, dgh, gh, s, hidden, T.Zero, dw.Data<T>(), hidden, smallStep);
                     grads[1 + k * p + 1] = dw;
                 }
                 if (spec.Bias)
