@@ -182,7 +182,13 @@ internal static class RecurrentFused
                         for (var r = Math.Max(r0, 1); r < r1; r++) bias.CopyTo(st.g.AsSpan(r * st.gh, st.gh));
                     }, ParallelPassWork);
                 }
-                Gemm.Run(false, false, rows, gh, inSize, T.One, input, inSize, wihT, gh, bih is null ? T.Zero : T.One, g, gh);
+                // H = 16 (1600×8·8×64): on this thread, as the weight gradients (RecurrentStepProduct.MaxOncePerCallWork); same bits.
+                // Only where the step products are step-kernel sized: an RNN with H = 128 (1600×8·8×128) keeps the GEMM's team.
+                if (SmallStep<T>(gh, hidden) && RecurrentStepProduct.Takes<T>(gh, inSize)
+                    && (long)rows * gh * inSize <= RecurrentStepProduct.MaxOncePerCallWork)
+                    RecurrentStepProduct.Run(rows, gh, inSize, input, inSize, wihT, gh, bih is not null, g, gh);
+                else
+                    Gemm.Run(false, false, rows, gh, inSize, T.One, input, inSize, wihT, gh, bih is null ? T.Zero : T.One, g, gh);
 
                 var first = d == 0 ? 0 : steps - 1;
                 CopyOrClear(h0, k * block, s.AsSpan(first * block, block));
@@ -328,7 +334,9 @@ internal static class RecurrentFused
             {
                 for (var b = 0; b < rows; b++) bhh.CopyTo(ghRows.Slice(b * gh, gh));
             }
-            Gemm.Run(false, false, rows, gh, hidden, T.One, hPrev, hidden, whhT, gh, gru && bhh is null ? T.Zero : T.One, ghRows, gh);
+            var accumulate = !gru || bhh is not null;
+            if (RecurrentStepProduct.Takes<T>(gh, hidden)) RecurrentStepProduct.Run(rows, gh, hidden, hPrev, hidden, whhT, gh, accumulate, ghRows, gh);
+            else Gemm.Run(false, false, rows, gh, hidden, T.One, hPrev, hidden, whhT, gh, accumulate ? T.One : T.Zero, ghRows, gh);
             switch (kind)
             {
                 case CellKind.Lstm:
@@ -406,6 +414,12 @@ internal static class RecurrentFused
             }
             if (!CarryBack) return;
             var rows = b1 - b0;
+            if (RecurrentStepProduct.Takes<T>(hidden, gh))
+            {
+                RecurrentStepProduct.Run(rows, hidden, gh, dgh.AsSpan((t * n + b0) * gh, rows * gh), gh, whh, hidden, true,
+                    dhCarry.AsSpan(b0 * hidden, rows * hidden), hidden);
+                return;
+            }
             MatMulInto(scratch.AsSpan(b0 * hidden, rows * hidden), false, false, rows, hidden, gh, dgh.AsSpan((t * n + b0) * gh, rows * gh), gh,
                 whh, hidden, T.One, dhCarry.AsSpan(b0 * hidden, rows * hidden), hidden);
         }
@@ -446,18 +460,21 @@ internal static class RecurrentFused
     /// 1,600 rows takes 2.5 ms this way, 3.5 ms directly).
     /// </summary>
     private static void MatMul<T>(Tape<T> tape, bool transA, bool transB, int m, int n, int k, ReadOnlySpan<T> a, int lda,
-        ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
+        ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc, bool smallStep = false)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var scratch = Direct(m, n, k) ? default : tape.Rent(n * m).AsSpan(0, n * m);
-        MatMulInto(scratch, transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc);
+        MatMulInto(scratch, transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc, smallStep);
     }
+
+    /// <summary>Whether both per-step products (h·W_hhᵀ, ∂G·W_hh) take <see cref="RecurrentStepProduct"/> (H = 16).</summary>
+    private static bool SmallStep<T>(int gh, int hidden) => RecurrentStepProduct.Takes<T>(gh, hidden) && RecurrentStepProduct.Takes<T>(hidden, gh);
 
     private static bool Direct(int m, int n, int k) => n >= m || (n >= NarrowColumns && k < m);
 
     /// <summary>As above, with the caller's scratch (≥ m·n; unused when the product is computed directly).</summary>
     private static void MatMulInto<T>(Span<T> scratch, bool transA, bool transB, int m, int n, int k, ReadOnlySpan<T> a, int lda,
-        ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
+        ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc, bool smallStep = false)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (Direct(m, n, k))
@@ -466,7 +483,9 @@ internal static class RecurrentFused
             return;
         }
         var ct = scratch[..(n * m)];
-        Gemm.Run(!transB, !transA, n, m, k, T.One, b, ldb, a, lda, T.Zero, ct, m);
+        // The weight gradients of a step-kernel-sized stack (Hᵀ·∂G over all rows): on this thread, with the GEMM's bits.
+        if (smallStep && transA && !transB && RecurrentStepProduct.TakesTransposedA<T>(n, m, k)) RecurrentStepProduct.RunTransposedA(n, m, k, b, ldb, a, lda, ct, m);
+        else Gemm.Run(!transB, !transA, n, m, k, T.One, b, ldb, a, lda, T.Zero, ct, m);
         for (var i = 0; i < m; i++)
         {
             var row = c.Slice(i * ldc, n);
@@ -494,6 +513,8 @@ internal static class RecurrentFused
         var dc0 = c0 is { RequiresGrad: true } ? Tensor.EmptyZeroed(c0.Shape, c0.DType) : null;
         var gradHn = tape.GradHN?.Data<T>();
         var gradCn = tape.GradCN?.Data<T>();
+        // Stacks whose per-step products take the step kernel (H = 16) keep their once-per-call products on this thread too.
+        var smallStep = SmallStep<T>(gh, hidden);
         var dhCarry = tape.Rent(block);
         var dcCarry = tape.Rent(block);
         var stepScratch = tape.Rent(block); // the per-step product's transposed result (MatMul), rented once
@@ -535,13 +556,13 @@ internal static class RecurrentFused
                 if (weights[k * p].RequiresGrad)
                 {
                     var dw = Tensor.Empty(weights[k * p].Shape, x.DType);
-                    MatMul(tape, true, false, gh, inSize, rows, g, gh, xl, inSize, T.Zero, dw.Data<T>(), inSize);
+                    MatMul(tape, true, false, gh, inSize, rows, g, gh, xl, inSize, T.Zero, dw.Data<T>(), inSize, smallStep);
                     grads[1 + k * p] = dw;
                 }
                 if (weights[k * p + 1].RequiresGrad)
                 {
                     var dw = Tensor.Empty(weights[k * p + 1].Shape, x.DType);
-                    MatMul(tape, true, false, gh, hidden, rows, dgh, gh, s, hidden, T.Zero, dw.Data<T>(), hidden);
+                    MatMul(tape, true, false, gh, hidden, rows, dgh, gh, s, hidden, T.Zero, dw.Data<T>(), hidden, smallStep);
                     grads[1 + k * p + 1] = dw;
                 }
                 if (spec.Bias)

@@ -1,5 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using Loom.Kernels;
 
 namespace Loom;
 
@@ -69,7 +71,13 @@ internal static class RecurrentKernels
     public static void LstmForward<T>(int n, int h, Span<T> gates, ReadOnlySpan<T> cPrev, Span<T> cNext, Span<T> tanhC, Span<T> hNext)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        TensorPrimitives.Sigmoid(gates, gates);
+        if (typeof(T) == typeof(float) && RecurrentLstmStep.Takes(h))
+        {
+            RecurrentLstmStep.Forward(n, h, MemoryMarshal.Cast<T, float>(gates), MemoryMarshal.Cast<T, float>(cPrev),
+                MemoryMarshal.Cast<T, float>(cNext), MemoryMarshal.Cast<T, float>(tanhC), MemoryMarshal.Cast<T, float>(hNext));
+            return;
+        }
+        Sigmoid(gates);
         var two = T.One + T.One;
         for (var b = 0; b < n; b++)
         {
@@ -96,7 +104,15 @@ internal static class RecurrentKernels
                 c[j] = f[j] * cp[j] + i[j] * g[j];
             }
         }
-        TensorPrimitives.Tanh(cNext, tanhC);
+        if (typeof(T) == typeof(float) && RecurrentActivations.Supported)
+        {
+            cNext.CopyTo(tanhC);
+            RecurrentActivations.Tanh(MemoryMarshal.Cast<T, float>(tanhC));
+        }
+        else
+        {
+            TensorPrimitives.Tanh(cNext, tanhC);
+        }
         for (var b = 0; b < n; b++)
             TensorPrimitives.Multiply(gates.Slice(b * 4 * h + 3 * h, h), tanhC.Slice(b * h, h), hNext.Slice(b * h, h));
     }
@@ -110,6 +126,12 @@ internal static class RecurrentKernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var h = cPrev.Length;
+        if (typeof(T) == typeof(float) && RecurrentLstmStep.Takes(h))
+        {
+            RecurrentLstmStep.Backward(MemoryMarshal.Cast<T, float>(gates), MemoryMarshal.Cast<T, float>(cPrev), MemoryMarshal.Cast<T, float>(tanhC),
+                MemoryMarshal.Cast<T, float>(carry), MemoryMarshal.Cast<T, float>(dy), MemoryMarshal.Cast<T, float>(dc));
+            return;
+        }
         var gi = gates[..h];
         var gf = gates.Slice(h, h);
         var gg = gates.Slice(2 * h, h);
@@ -144,6 +166,14 @@ internal static class RecurrentKernels
             go[j] = dh * tc * o * (T.One - o);
             dc[j] = dct * f;
         }
+    }
+
+    /// <summary>x ← σ(x): float32 through <see cref="RecurrentActivations"/> where it runs, else TensorPrimitives.</summary>
+    private static void Sigmoid<T>(Span<T> x)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float) && RecurrentActivations.Supported) RecurrentActivations.Sigmoid(MemoryMarshal.Cast<T, float>(x));
+        else TensorPrimitives.Sigmoid<T>(x, x);
     }
 
     // ── GRU (gates r, z, n) ───────────────────────────────────────────────────────────────────────────────────

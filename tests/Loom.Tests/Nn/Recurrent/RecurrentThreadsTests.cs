@@ -37,6 +37,12 @@ public class RecurrentThreadsTests
     [InlineData("gru", 128, 16)]
     [InlineData("rnn_tanh", 256, 4)]
     [InlineData("rnn_relu", 256, 4)]
+    // H = 16 and 32: the step-kernel paths (RecurrentStepProduct, RecurrentLstmStep) — the per-step products, the gate
+    // math, the input projections (layer 1 of 2 bidirectional: 32 or 64 inputs) and the weight gradients on one thread.
+    [InlineData("lstm", 16, 5)]
+    [InlineData("lstm", 32, 5)]
+    [InlineData("gru", 16, 5)]
+    [InlineData("rnn_tanh", 16, 5)]
     public void TwoThreadsGiveTheBitsOfOne(string mode, int hidden, int steps)
     {
         var c = new RecurrentCase(mode, 3, hidden, 2, true, false, true, steps, 33, true, true, 0);

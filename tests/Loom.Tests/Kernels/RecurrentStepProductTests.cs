@@ -1,0 +1,83 @@
+using System.Runtime.Intrinsics.X86;
+using CsCheck;
+using Loom.Kernels;
+
+namespace Loom.Tests.Kernels;
+
+/// <summary>
+/// The small-H recurrent step product must give exactly the GEMM's bits (the fused recurrent op picks either path by
+/// size), for every row count (8-row tiles and the single-row tail), width, depth, padding and with or without C.
+/// </summary>
+public class RecurrentStepProductTests
+{
+    private sealed record Case(int M, int N, int K, int PadA, int PadB, int PadC, bool Accumulate, int Seed);
+
+    private static readonly Gen<Case> Cases = Gen.Select(Gen.Int[1, 41], Gen.OneOf(16, 32, 48, 64), Gen.Int[1, 64], Gen.Int[0, 3],
+        Gen.Int[0, 3], Gen.Int[0, 3], Gen.Bool, Gen.Int, (m, n, k, pa, pb, pc, acc, seed) => new Case(m, n, k, pa, pb, pc, acc, seed));
+
+    [Fact]
+    public void GivesTheBitsOfTheGemm()
+    {
+        Assert.SkipUnless(Avx512F.IsSupported, "no AVX-512F: the fused op uses the GEMM");
+        Cases.Where(c => c.N * c.K <= RecurrentStepProduct.MaxRightOperand).Sample(c =>
+        {
+            var (lda, ldb, ldc) = (c.K + c.PadA, c.N + c.PadB, c.N + c.PadC);
+            var g = new Generator((ulong)(uint)c.Seed);
+            float[] Random(int count) => [.. Enumerable.Range(0, count).Select(_ => (float)(g.NextDouble() * 4 - 2))];
+            var a = Random(c.M * lda);
+            var b = Random(c.K * ldb);
+            var c0 = Random(c.M * ldc);
+            var expected = (float[])c0.Clone();
+            var actual = (float[])c0.Clone();
+            Gemm.Run(false, false, c.M, c.N, c.K, 1f, a, lda, b, ldb, c.Accumulate ? 1f : 0f, expected, ldc);
+            Assert.True(RecurrentStepProduct.Takes<float>(c.N, c.K));
+            RecurrentStepProduct.Run<float>(c.M, c.N, c.K, a, lda, b, ldb, c.Accumulate, actual, ldc);
+            Assert.Equal(expected, actual); // bitwise, padding columns included (left alone by both)
+        }, iter: 300);
+    }
+
+    // Depths past KC = 384 (several slices, as the weight gradients' 1,600 rows) and the single-row tail.
+    private static readonly Gen<Case> TransposedCases = Gen.Select(Gen.Int[1, 20], Gen.OneOf(16, 32, 64), Gen.Frequency((2, Gen.Int[1, 100]), (1, Gen.Int[370, 1700])),
+        Gen.Int[0, 3], Gen.Int[0, 3], Gen.Int[0, 3], Gen.Int, (m, n, k, pa, pb, pc, seed) => new Case(m, n, k, pa, pb, pc, false, seed));
+
+    [Fact]
+    public void TransposedAGivesTheBitsOfTheGemm()
+    {
+        Assert.SkipUnless(Avx512F.IsSupported, "no AVX-512F: the fused op uses the GEMM");
+        TransposedCases.Sample(c =>
+        {
+            var (lda, ldb, ldc) = (c.M + c.PadA, c.N + c.PadB, c.N + c.PadC);
+            var g = new Generator((ulong)(uint)c.Seed);
+            float[] Random(int count) => [.. Enumerable.Range(0, count).Select(_ => (float)(g.NextDouble() * 4 - 2))];
+            var a = Random(c.K * lda);
+            var b = Random(c.K * ldb);
+            var expected = Random(c.M * ldc);
+            var actual = (float[])expected.Clone();
+            Gemm.Run(true, false, c.M, c.N, c.K, 1f, a, lda, b, ldb, 0f, expected, ldc);
+            Assert.True(RecurrentStepProduct.TakesTransposedA<float>(c.M, c.N, c.K));
+            RecurrentStepProduct.RunTransposedA<float>(c.M, c.N, c.K, a, lda, b, ldb, actual, ldc);
+            Assert.Equal(expected, actual);
+        }, iter: 150);
+    }
+
+    [Fact]
+    public void TakesOnlyFloat32SmallProductsOfWholeVectors()
+    {
+        Assert.False(RecurrentStepProduct.Takes<double>(64, 16));
+        Assert.False(RecurrentStepProduct.Takes<float>(20, 16));  // n not a multiple of 16
+        Assert.False(RecurrentStepProduct.Takes<float>(512, 128)); // H = 128: the GEMM's packed tiles
+        Assert.Equal(Avx512F.IsSupported, RecurrentStepProduct.Takes<float>(64, 16));
+        Assert.Equal(Avx512F.IsSupported, RecurrentStepProduct.Takes<float>(16, 64));
+        Assert.Equal(Avx512F.IsSupported, RecurrentStepProduct.TakesTransposedA<float>(16, 64, 1600)); // ∂W_hh, H = 16
+        Assert.False(RecurrentStepProduct.TakesTransposedA<float>(128, 512, 1600));                      // ∂W_hh, H = 128: the GEMM's team
+        Assert.False(RecurrentStepProduct.TakesTransposedA<float>(8, 20, 1600));
+    }
+
+    [Fact]
+    public void ShortOperandsAreRefused()
+    {
+        Assert.SkipUnless(Avx512F.IsSupported, "no AVX-512F");
+        var e = Assert.Throws<ArgumentException>(() => RecurrentStepProduct.Run<float>(4, 16, 16, new float[63], 16, new float[256], 16, false, new float[64], 16));
+        Assert.Contains("4×16", e.Message, StringComparison.Ordinal);
+    }
+}
