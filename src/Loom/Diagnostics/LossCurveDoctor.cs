@@ -19,6 +19,9 @@ public sealed record DoctorOptions
 
     /// <summary>The run's schedule (<c>--schedule</c>: none, cosine, onecycle…; null: unknown).</summary>
     public string? Schedule { get; init; }
+
+    /// <summary>The run's epochs (<c>--epochs</c>; null: unknown): a third of the rate needs about three times the steps.</summary>
+    public int? Epochs { get; init; }
 }
 
 /// <summary>

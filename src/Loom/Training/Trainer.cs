@@ -66,7 +66,7 @@ public sealed class Trainer
         _parameterNames = [.. named.Select(p => p.Key)];
         _optimizer = OptimizerFactory.Create(config, _parameters);
         (_scheduler, _schedulePerBatch) = OptimizerFactory.CreateSchedule(config, _optimizer, data.BatchesPerEpoch);
-        _doctorOptions = new DoctorOptions { Clip = config.Clip, Lr = config.Lr, Schedule = config.Schedule };
+        _doctorOptions = new DoctorOptions { Clip = config.Clip, Lr = config.Lr, Schedule = config.Schedule, Epochs = config.Epochs };
     }
 
     public ITrainingObserver Observer { get; set; }

@@ -31,6 +31,15 @@ public class SpikeRemedyTests
         Assert.StartsWith($"re-run with {flags}:", spikes.Fixes[0], StringComparison.Ordinal);
         Assert.Equal(suggestedLr, spikes.Evidence["suggested_lr"], 15);
         Assert.Equal(Math.Min(clip > 0 ? clip : 1, 1), spikes.Evidence["suggested_clip"]);
+        Assert.False(spikes.Evidence.ContainsKey("suggested_epochs"));
+    }
+
+    [Fact]
+    public void WithTheRunsEpochsTheReRunIsThreeTimesLonger()
+    {
+        var spikes = Spikes(new DoctorOptions { Lr = 1e-3, Clip = 0, Schedule = "none", Epochs = 100 });
+        Assert.StartsWith("re-run with --clip 1 --lr 3e-4 --schedule cosine --epochs 300:", spikes.Fixes[0], StringComparison.Ordinal);
+        Assert.Equal(300, spikes.Evidence["suggested_epochs"]);
     }
 
     [Fact]
@@ -50,10 +59,10 @@ public class SpikeRemedyTests
             var (rows, _) = SyntheticCurves.Make("spikes");
             File.WriteAllText(Path.Combine(dir, "history.csv"), History.Format(rows));
             var run = new RunDirectory(dir);
-            File.WriteAllText(run.Config, new TrainConfig { Data = "temporal-order", Lr = 1e-3, Schedule = "none", Clip = 0 }.ToJson());
+            File.WriteAllText(run.Config, new TrainConfig { Data = "temporal-order", Lr = 1e-3, Schedule = "none", Clip = 0, Epochs = 100 }.ToJson());
             var loaded = RunHistory.Load(dir);
             var spikes = LossCurveDoctor.Diagnose(loaded.Rows, 4, loaded.Options()).Findings.Single(f => f.Code == DoctorCodes.LossSpikes);
-            Assert.StartsWith("re-run with --clip 1 --lr 3e-4 --schedule cosine:", spikes.Fixes[0], StringComparison.Ordinal);
+            Assert.StartsWith("re-run with --clip 1 --lr 3e-4 --schedule cosine --epochs 300:", spikes.Fixes[0], StringComparison.Ordinal);
         }
         finally
         {
