@@ -26,7 +26,7 @@ public interface ITrainingObserver
 
     void OnMessage(string message) { }
 
-    /// <summary>A finding of the loss-curve doctor with a code not reported before in this run (checked every epoch).</summary>
+    /// <summary>A finding of the loss-curve doctor with a code not reported before in this run (the live doctor, after each epoch, and the final report).</summary>
     void OnFinding(Finding finding) => OnMessage($"doctor: {finding.Code}: {finding.Summary}");
 }
 
