@@ -143,7 +143,8 @@ public static class DoctorThresholds
     /// <summary>
     /// The live doctor diagnoses the whole history again once the training curve has grown by this fraction since its
     /// last diagnosis (every epoch while that is less than an epoch): diagnoses spaced geometrically cost at most
-    /// 1 + 1/0.125 = 9 diagnoses of the final history over the whole run, a constant per step however long the run.
+    /// 1 + 1/0.125 = 9 diagnoses of the final history over the whole run (by schedule), a constant per step however
+    /// long the run.
     /// </summary>
     public const double LiveGrowth = 0.125;
 

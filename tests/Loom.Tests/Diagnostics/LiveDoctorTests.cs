@@ -82,7 +82,7 @@ public class LiveDoctorTests
             if (replay.Missed.Any()) missed.Add($"{run.Name}: {string.Join(";", replay.Missed)}");
             // A divergence stops the run at the same epoch.
             Assert.Equal(replay.BatchDiverged, replay.LiveDiverged);
-            // At most 9 diagnoses of the final history by schedule, and as many again triggered by a rising loss.
+            // At most 9 diagnoses of the final history by schedule; the ones a doubled loss triggers stay within as many again here.
             Assert.True(replay.LiveRows <= 18 * rows.Count + rows.Count, $"{run.Name}: the live doctor read {replay.LiveRows} rows for a history of {rows.Count}");
         }
         TestContext.Current.TestOutputHelper?.WriteLine($"transient codes the live doctor did not print: {(missed.Count == 0 ? "none" : string.Join("; ", missed))}");
