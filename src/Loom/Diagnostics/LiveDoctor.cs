@@ -13,10 +13,11 @@ namespace Loom.Diagnostics;
 /// epoch while an epoch is more than that): diagnoses spaced geometrically add up to at most
 /// 1 + 1/<see cref="DoctorThresholds.LiveGrowth"/> = 9 diagnoses of the final history;</item>
 /// <item>a new row holds a NaN/inf loss or an infinite grad norm (the first time): <c>diverged</c> at once;</item>
-/// <item>the new rows' median loss is <see cref="DoctorThresholds.LiveLevelRise"/>× the level at the last diagnosis:
-/// a finite divergence is found the epoch it shows. Each such extra diagnosis needs the epoch's loss to have doubled
-/// since the previous diagnosis, so they are few unless the loss keeps doubling — the divergence they are there to
-/// stop (on the corpus and the course's 100-epoch run the total stays within 19× and 9.1× the history: LiveDoctorTests).</item>
+/// <item>the new rows' median loss is <see cref="DoctorThresholds.LiveLevelRise"/>× the level at the last diagnosis,
+/// or it is that much above the lowest level diagnosed, for one schedule interval from the rise (every epoch): a finite
+/// divergence is found the epoch it shows. These extra diagnoses need the loss to rise, so they are few unless the
+/// loss keeps rising — the divergence they are there to stop (LiveDoctorTests bounds the total on the corpus and the
+/// course's 100-epoch run).</item>
 /// </list>
 /// Every report it returns is exactly the batch doctor's on the rows so far (it is that call), and <see cref="Finish"/>
 /// is the batch report on the whole history; between diagnoses a new code waits at most until the curve has grown by
@@ -38,6 +39,8 @@ public sealed class LiveDoctor
     private int _trainRows;
     private int _diagnosedTrainRows = -1;
     private double _levelAtDiagnosis = double.NaN;
+    private double _lowestLevel = double.NaN;
+    private long _watchUntil = -1;
     private bool _nonFiniteSeen;
 
     public LiveDoctor(int? classes, DoctorOptions? options = null)
@@ -75,13 +78,24 @@ public sealed class LiveDoctor
         }
         _seen = rows.Count;
         var level = RobustStats.Median(_newLosses.ToArray());
+        // Elevated: the loss is LiveLevelRise× the lowest level diagnosed. A finite divergence shows only once the tail
+        // of the curve is up too (its median over the last 10 % of the steps), so the doctor watches every epoch for
+        // one schedule interval (LiveGrowth of the run) from the rise, not just the epoch of the rise.
+        var elevated = double.IsFinite(level) && level >= DoctorThresholds.LiveLevelRise * _lowestLevel;
+        if (!elevated) _watchUntil = -1;
+        else if (_watchUntil < 0) _watchUntil = _trainRows + (long)Math.Ceiling(_trainRows * DoctorThresholds.LiveGrowth);
         var due = _trainRows >= NextScheduled()
                   || (nonFinite && !_nonFiniteSeen)
-                  || (double.IsFinite(level) && level >= DoctorThresholds.LiveLevelRise * _levelAtDiagnosis);
+                  || (double.IsFinite(level) && level >= DoctorThresholds.LiveLevelRise * _levelAtDiagnosis)
+                  || (elevated && _trainRows <= _watchUntil);
         _nonFiniteSeen |= nonFinite;
         if (!due || rows.Count == 0) return null;
         _diagnosedTrainRows = _trainRows;
-        if (double.IsFinite(level)) _levelAtDiagnosis = level;
+        if (double.IsFinite(level))
+        {
+            _levelAtDiagnosis = level;
+            if (!(level >= _lowestLevel)) _lowestLevel = level;
+        }
         return Diagnose(rows);
     }
 
