@@ -149,6 +149,8 @@ public static class DoctorThresholds
     public const double LiveGrowth = 0.125;
 
     /// <summary>…and sooner when an epoch's median training loss is at least this multiple of the one at the last
-    /// diagnosis (a finite divergence is stopped at the epoch it shows, not up to <see cref="LiveGrowth"/> of the run later).</summary>
+    /// diagnosis, and every epoch for one <see cref="LiveGrowth"/> interval after it rose to this multiple of the lowest
+    /// level diagnosed (a finite divergence is stopped at the epoch it shows, not up to <see cref="LiveGrowth"/> of the
+    /// run later).</summary>
     public const double LiveLevelRise = 2.0;
 }
