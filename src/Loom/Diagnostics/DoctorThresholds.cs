@@ -137,4 +137,20 @@ public static class DoctorThresholds
 
     /// <summary>…and by at least this fraction (below it the loss is flat, not slow).</summary>
     public const double SlowMinDrop = 0.001;
+
+    // ---- the live doctor (Trainer, once per epoch) ----
+
+    /// <summary>
+    /// The live doctor diagnoses the whole history again once the training curve has grown by this fraction since its
+    /// last diagnosis (every epoch while that is less than an epoch): diagnoses spaced geometrically cost at most
+    /// 1 + 1/0.125 = 9 diagnoses of the final history over the whole run (by schedule), a constant per step however
+    /// long the run.
+    /// </summary>
+    public const double LiveGrowth = 0.125;
+
+    /// <summary>…and sooner when an epoch's median training loss is at least this multiple of the one at the last
+    /// diagnosis, and every epoch for one <see cref="LiveGrowth"/> interval after it rose to this multiple of the lowest
+    /// level diagnosed (a finite divergence is stopped at the epoch it shows, not up to <see cref="LiveGrowth"/> of the
+    /// run later).</summary>
+    public const double LiveLevelRise = 2.0;
 }

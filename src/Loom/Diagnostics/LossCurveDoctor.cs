@@ -12,6 +12,16 @@ public sealed record DoctorOptions
     /// <summary>The run's gradient clipping norm (<c>--clip</c>; null or 0: none). The logged grad norms are measured
     /// before clipping, so with clipping on, jumps in them are reported as bounded (info), not as a fault.</summary>
     public double? Clip { get; init; }
+
+    /// <summary>The run's learning rate (<c>--lr</c>, config.json's <c>lr</c>; null: unknown). With it the fixes for
+    /// loss spikes are the exact flags to re-run with (<see cref="Doctor.Remedy"/>), not a range.</summary>
+    public double? Lr { get; init; }
+
+    /// <summary>The run's schedule (<c>--schedule</c>: none, cosine, onecycle…; null: unknown).</summary>
+    public string? Schedule { get; init; }
+
+    /// <summary>The run's epochs (<c>--epochs</c>; null: unknown): a third of the rate needs about three times the steps.</summary>
+    public int? Epochs { get; init; }
 }
 
 /// <summary>
@@ -38,12 +48,12 @@ public static class LossCurveDoctor
         if (diverged is not null) findings.Add(diverged);
         if (curve.Count > 0)
         {
-            findings.AddRange(SpikeCheck.Run(curve));
+            findings.AddRange(SpikeCheck.Run(curve, options));
             if (!findings.Any(f => f.Code == DoctorCodes.ExplodingGradients) && GradientCheck.Exploding(curve) is { } exploding) findings.Add(exploding);
             if (options?.Clip is > 0 and var clip)
             {
                 for (var i = 0; i < findings.Count; i++)
-                    if (findings[i].Code == DoctorCodes.ExplodingGradients) findings[i] = GradientCheck.Clipped(findings[i], clip);
+                    if (findings[i].Code == DoctorCodes.ExplodingGradients) findings[i] = GradientCheck.Clipped(findings[i], clip, options);
             }
             if (GradientCheck.Vanishing(curve) is { } vanishing) findings.Add(vanishing);
             var plateau = ChanceCheck.Plateau(curve);

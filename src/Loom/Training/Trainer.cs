@@ -26,7 +26,7 @@ public interface ITrainingObserver
 
     void OnMessage(string message) { }
 
-    /// <summary>A finding of the loss-curve doctor with a code not reported before in this run (checked every epoch).</summary>
+    /// <summary>A finding of the loss-curve doctor with a code not reported before in this run (the live doctor, after each epoch, and the final report).</summary>
     void OnFinding(Finding finding) => OnMessage($"doctor: {finding.Code}: {finding.Summary}");
 }
 
@@ -52,6 +52,7 @@ public sealed class Trainer
     private TrainingPosition _position = new(0, 0, 0, 0);
     private readonly HashSet<string> _reported = [];
     private readonly DoctorOptions _doctorOptions;
+    private LiveDoctor? _liveDoctor;
 
     public Trainer(Module model, ITrainingData data, TrainConfig config, RunDirectory run, ITrainingObserver? observer = null)
     {
@@ -65,7 +66,7 @@ public sealed class Trainer
         _parameterNames = [.. named.Select(p => p.Key)];
         _optimizer = OptimizerFactory.Create(config, _parameters);
         (_scheduler, _schedulePerBatch) = OptimizerFactory.CreateSchedule(config, _optimizer, data.BatchesPerEpoch);
-        _doctorOptions = new DoctorOptions { Clip = config.Clip };
+        _doctorOptions = new DoctorOptions { Clip = config.Clip, Lr = config.Lr, Schedule = config.Schedule, Epochs = config.Epochs };
     }
 
     public ITrainingObserver Observer { get; set; }
@@ -74,6 +75,9 @@ public sealed class Trainer
 
     /// <summary>Whether the loss-curve doctor runs every epoch and writes <c>doctor.md</c> (default true; the bench turns it off to measure its cost).</summary>
     public bool Doctor { get; set; } = true;
+
+    /// <summary>Seconds spent in the doctor during <see cref="Run"/> (the live checks and <c>doctor.md</c>): its cost, measured where it is paid.</summary>
+    public double DoctorSeconds { get; private set; }
 
     /// <summary>Continues from the run's checkpoint (model, optimiser, schedule, RNG, position).</summary>
     public void Resume()
@@ -94,6 +98,7 @@ public sealed class Trainer
     {
         Directory.CreateDirectory(_run.Path);
         using var history = History.Open(_run.History, keepUpToStep: _position.Step);
+        _liveDoctor = new LiveDoctor(_data.NumClasses, _doctorOptions);
         // Every history row also goes to TensorBoard's events.out.tfevents.* (flushed with history.csv, every epoch).
         history.AddSink(Diagnostics.TensorBoard.TensorBoardLog.Open(_run.Path));
         var clock = Stopwatch.StartNew();
@@ -225,21 +230,30 @@ public sealed class Trainer
     }
 
     /// <summary>
-    /// Runs the loss-curve doctor on the history so far (milliseconds: robust statistics over the rows), reports codes
-    /// not reported before, and with <c>--stop-on diverged</c> stops on a <c>diverged</c> finding (a loss that grew far
-    /// above its start and best and stayed there; NaN/inf are caught at the step itself).
+    /// Gives the live doctor this epoch's rows (it diagnoses the history when due: <see cref="LiveDoctor"/>), reports
+    /// codes not reported before, and with <c>--stop-on diverged</c> stops on a <c>diverged</c> finding (a loss that grew
+    /// far above its start and best and stayed there; NaN/inf are caught at the step itself).
     /// </summary>
     private void CheckHealth(History history)
     {
-        if (!Doctor) return;
-        var report = LossCurveDoctor.Diagnose(history, _data.NumClasses, _doctorOptions);
+        if (!Doctor || _liveDoctor is null) return;
+        var started = Stopwatch.GetTimestamp();
+        var report = _liveDoctor.Update(history.Rows);
+        DoctorSeconds += Stopwatch.GetElapsedTime(started).TotalSeconds;
+        if (report is null) return;
+        Report(report);
+        if (_config.StopOn == "diverged" && report.Findings.FirstOrDefault(f => f.Code == DoctorCodes.Diverged) is { } diverged)
+            Diverged(history, $"diverged: {diverged.Summary}");
+    }
+
+    /// <summary>Prints the codes not printed before in this run.</summary>
+    private void Report(DoctorReport report)
+    {
         foreach (var finding in report.Findings)
         {
             if (finding.Code == DoctorCodes.Healthy || !_reported.Add(finding.Code)) continue;
             Observer.OnFinding(finding);
         }
-        if (_config.StopOn == "diverged" && report.Findings.FirstOrDefault(f => f.Code == DoctorCodes.Diverged) is { } diverged)
-            Diverged(history, $"diverged: {diverged.Summary}");
     }
 
     /// <summary>Writes <c>doctor.md</c> (atomically) with the doctor's report on the whole history; never fails the run.</summary>
@@ -248,7 +262,12 @@ public sealed class Trainer
         if (!Doctor || history.Rows.Count == 0) return;
         try
         {
-            AtomicFile.WriteAllText(_run.Doctor, LossCurveDoctor.Diagnose(history, _data.NumClasses, _doctorOptions).ToMarkdown(System.IO.Path.GetFileName(_run.Path)));
+            var started = Stopwatch.GetTimestamp();
+            var report = LossCurveDoctor.Diagnose(history, _data.NumClasses, _doctorOptions);
+            AtomicFile.WriteAllText(_run.Doctor, report.ToMarkdown(System.IO.Path.GetFileName(_run.Path)));
+            DoctorSeconds += Stopwatch.GetElapsedTime(started).TotalSeconds;
+            // The live doctor diagnoses every so often, not every epoch: what the last epochs brought is printed now.
+            Report(report);
         }
         catch (LoomException e)
         {

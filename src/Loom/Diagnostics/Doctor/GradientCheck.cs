@@ -41,11 +41,17 @@ internal static class GradientCheck
     }
 
     /// <summary>The same jumps under gradient clipping: the updates were bounded, so it is information, with what to try if the loss still misbehaves.</summary>
-    public static Finding Clipped(Finding f, double clip) => f with
+    public static Finding Clipped(Finding f, double clip, DoctorOptions? options = null) => f with
     {
         Severity = Severity.Info,
         Evidence = new Dictionary<string, double>(f.Evidence) { ["clip"] = clip },
-        Fixes = ["none needed while the loss is smooth: the updates are clipped", "if the loss still spikes: a lower learning rate or a decaying schedule (--schedule cosine)"],
+        Fixes =
+        [
+            "none needed while the loss is smooth: the updates are clipped",
+            Remedy.ForSpikes(options) is { } r
+                ? $"if the loss still spikes: re-run with {r.Flags} (the learning rate ÷3)"
+                : "if the loss still spikes: a lower learning rate or a decaying schedule (--schedule cosine)",
+        ],
         Summary = f.Summary + $" (before clipping: the updates were clipped to norm {Num.F(clip)})",
     };
 

@@ -25,7 +25,7 @@ internal static class RobustStats
     /// <summary>
     /// For each i the median of the finite values in the centred window [i − w/2, i + w/2] (cut at the ends), so a
     /// short excursion does not move it. The window slides over a sorted buffer (binary-search insert and remove):
-    /// O(n·w) moves instead of a sort per step — the Trainer calls this every epoch on the whole history.
+    /// O(n·w) moves instead of a sort per step — the live doctor calls this on the whole history at each diagnosis.
     /// </summary>
     public static double[] RollingMedian(ReadOnlySpan<double> values, int window)
     {

@@ -11,7 +11,7 @@ namespace Loom.Diagnostics.Doctor;
 /// </summary>
 internal static class SpikeCheck
 {
-    public static IEnumerable<Finding> Run(Curve c)
+    public static IEnumerable<Finding> Run(Curve c, DoctorOptions? options = null)
     {
         if (c.Count < MinSteps) yield break;
         var events = new List<(int Start, int End, int Peak)>();
@@ -73,7 +73,7 @@ internal static class SpikeCheck
                  : "a learning rate too high for sharp regions of the loss surface",
             "rare hard or mislabelled batches (when the spikes are small and isolated)",
         };
-        var fixes = new List<string> { "clip the gradient norm (--clip 1)", "lower the learning rate (÷3 to ÷10)", "a decaying schedule (--schedule cosine)" };
+        var fixes = Remedy.SpikeFixes(options, evidence);
         yield return new Finding(DoctorCodes.LossSpikes, Severity.Warning, steps, c.EpochsOf(peaks), evidence, causes, fixes,
             $"{recovered.Count} loss spike{(recovered.Count == 1 ? "" : "s")} that recover{(recovered.Count == 1 ? "s" : "")}, largest {Num.F(evidence["largest_spike_loss"])} over a trend of {Num.F(evidence["median_trend_at_spikes"])}" + why +
             (tied ? $"; grad norm {Num.F(evidence["grad_norm_ratio_at_spikes"])}× its median at the spikes" : ""));
