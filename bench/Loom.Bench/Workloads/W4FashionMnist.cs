@@ -41,6 +41,7 @@ public sealed class W4FashionMnist : Workload
             gen.Shuffle<int>(perm);
             for (var i = 0; i < n; i += bs)
             {
+                using var scope = MemoryScope.Begin(); // as the reference's DisposeScope per step
                 var (xb, yb) = train.Gather(perm.AsSpan(i, Math.Min(bs, n - i)));
                 opt.ZeroGrad();
                 var loss = Functional.CrossEntropy(model.Call(xb), yb);
@@ -69,6 +70,7 @@ public sealed class W4FashionMnist : Workload
             var idx = new int[1000];
             for (var i = 0; i < test.Count; i += 1000)
             {
+                using var scope = MemoryScope.Begin();
                 var len = Math.Min(1000, test.Count - i);
                 for (var k = 0; k < len; k++) idx[k] = i + k;
                 var (xb, yb) = test.Gather(idx.AsSpan(0, len));

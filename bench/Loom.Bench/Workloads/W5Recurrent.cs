@@ -72,11 +72,13 @@ public sealed class W5Recurrent : Workload
         Tensor Logits() => head.Call(Functional.Select(rnn.Call(x), 0, steps - 1));
         forward = () =>
         {
+            using var scope = MemoryScope.Begin(); // as the reference's DisposeScope: the call's tensors are recycled
             using var _ = Autograd.NoGrad();
             Logits();
         };
         return () =>
         {
+            using var scope = MemoryScope.Begin();
             opt.ZeroGrad();
             Functional.CrossEntropy(Logits(), y).Backward();
             opt.Step();

@@ -20,9 +20,15 @@ public sealed class W6Conv : Workload
         var conv = new Conv2d(c, k, 3, padding: 1, generator: gen);
         var x = Tensor.Randn(new Shape(n, c, hw, hw), gen).RequiresGrad_();
         var g = Tensor.Randn(new Shape(n, k, hw, hw), gen);
-        var tf = Time(3, threads == 2 ? 20 : 10, () => conv.Call(x));
+        // Each call in a MemoryScope, as the reference's DisposeScope: the output and gradients are recycled.
+        var tf = Time(3, threads == 2 ? 20 : 10, () =>
+        {
+            using var scope = MemoryScope.Begin();
+            conv.Call(x);
+        });
         var tfb = Time(2, threads == 2 ? 12 : 6, () =>
         {
+            using var scope = MemoryScope.Begin();
             x.Grad = null;
             conv.ZeroGrad();
             conv.Call(x).Backward(g); // dx, dW, db
