@@ -7,7 +7,7 @@ namespace Loom.Cli;
 /// <summary>
 /// Adds an "Examples:" section to a command's <c>--help</c> (System.CommandLine 3.0 has no public way to extend the
 /// help layout): the command gets its own hidden help option whose action prints the usual help, then the examples.
-/// The examples also show after a parse error's help.
+/// (A parse error prints the error and a pointer to --help, not the help: see Program.Run.)
 /// </summary>
 internal static class HelpExamples
 {

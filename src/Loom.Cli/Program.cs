@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
 using Loom.Cli.Commands;
 
 namespace Loom.Cli;
@@ -16,7 +17,13 @@ public static class Program
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try
         {
-            return root.Parse(args).Invoke(config);
+            var parsed = root.Parse(args);
+            if (parsed.Action is not ParseErrorAction parseError) return parsed.Invoke(config);
+            // A mistyped command line gets its error (and a did-you-mean) and a pointer to the help, not a page of help.
+            parseError.ShowHelp = false;
+            var rc = parsed.Invoke(config);
+            stderr.WriteLine($"See '{HelpCommandLine(parsed.CommandResult.Command)} --help'.");
+            return rc;
         }
         catch (LoomException e)
         {
@@ -40,6 +47,11 @@ public static class Program
             return 1;
         }
     }
+
+    private static string HelpCommandLine(Command command) =>
+        command is RootCommand || command.Parents.FirstOrDefault() is not Command parent
+            ? "loom"
+            : $"{HelpCommandLine(parent)} {command.Name}";
 
     internal static RootCommand BuildRoot()
     {
