@@ -55,6 +55,10 @@ public static class CurvesPlot
         var plots = Build(runs, options, dashes, out var metrics);
         var width = options.Width;
         var height = options.Height;
+        // A legend below the plot is sized by its previous layout, and only a render lays it out at the panel's real
+        // width (wrapped into rows): one throw-away render first, or a third run's entries fall off the picture.
+        for (var i = 0; i < plots.Count; i++)
+            plots[i].GetImage((int)Math.Round((double)width * (i + 1) / plots.Count) - (int)Math.Round((double)width * i / plots.Count), height);
         ImageFile.Write(path, width, height, canvas =>
         {
             for (var i = 0; i < plots.Count; i++)
@@ -167,7 +171,11 @@ public static class CurvesPlot
         }
         AddMarkers(plot, runs, dashes);
         // Marker labels sit at the top of the data area: the legend then goes below the plot, out of their way.
-        if (runs.Any(r => r.Markers.Count > 0)) plot.ShowLegend(Edge.Bottom);
+        if (runs.Any(r => r.Markers.Count > 0))
+        {
+            plot.ShowLegend(Edge.Bottom);
+            plot.Legend.TightHorizontalWrapping = true;
+        }
         else plot.ShowLegend(metric == CurveMetric.Accuracy ? Alignment.LowerRight : Alignment.UpperRight);
         return plot;
     }

@@ -70,6 +70,30 @@ public sealed class CurvesPlotTests : IDisposable
     }
 
     [Fact]
+    public void Every_legend_entry_of_three_runs_with_markers_lies_inside_its_panel()
+    {
+        Assert.True(PictureFonts.Available, PictureFonts.MissingFontsMessage);
+        var path = _dir.File("three.svg");
+        var runs = new[] { "alpha-run", "beta-run", "gamma-longer-name" }
+            .Select((name, i) => new RunCurves(name, SyntheticHistory(spikeAt: 70 + (15 * i))) { Markers = [new PlotMarker(70 + (15 * i), "loss-spikes")] })
+            .ToArray();
+        CurvesPlot.Write(runs, path, new CurvesPlotOptions { Width = 1200, Height = 450 });
+        var entries = System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(path),
+                @"<text transform=""translate\(([-\d.]+) ([-\d.]+)\)""[^>]*>\s*([^<]*?)\s*</text>")
+            .Select(m => (X: double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture),
+                Y: double.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), Text: m.Groups[3].Value))
+            .Where(t => t.Text.EndsWith("(smoothed)", StringComparison.Ordinal) || t.Text.EndsWith("(per epoch)", StringComparison.Ordinal))
+            .ToList();
+        Assert.Equal(2 * 2 * runs.Length, entries.Count); // train and val of each run, in both panels
+        Assert.Equal(2, entries.Count(e => e.Text == "gamma-longer-name val (per epoch)")); // the entry that fell off
+        foreach (var (x, y, _) in entries)
+        {
+            Assert.InRange(y, 0, 450 - 6);
+            Assert.InRange(x, 0, 1200 - 6);
+        }
+    }
+
+    [Fact]
     public void A_metric_no_run_has_is_left_out_and_a_chosen_metric_gets_its_own_panel()
     {
         var lossOnly = SyntheticHistory(accuracy: false);
