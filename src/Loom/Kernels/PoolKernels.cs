@@ -179,6 +179,7 @@ public static class PoolKernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var (plane, outPlane) = (g.Height * g.Width, g.OutHeight * g.OutWidth);
+        var plain = IsPlain2x2(g);
         ForPlanes(g.Channels, outPlane, (start, end) =>
         {
             for (var p = start; p < end; p++)
@@ -186,6 +187,11 @@ public static class PoolKernels
                 var gx = gradInput.Span.Slice(p * plane, plane);
                 var gy = gradOutput.Span.Slice(p * outPlane, outPlane);
                 var idx = indices.Span.Slice(p * outPlane, outPlane);
+                if (plain)
+                {
+                    Max2x2Backward(gy, idx, g, gx);
+                    continue;
+                }
                 gx.Clear();
                 for (var o = 0; o < outPlane; o++)
                 {
@@ -193,6 +199,28 @@ public static class PoolKernels
                 }
             }
         });
+    }
+
+    /// <summary>
+    /// <see cref="MaxBackward{T}"/> of one plane for 2×2 windows at stride 2, all inside the plane: the windows do not
+    /// overlap, so each one writes its four cells (the gradient at the winner, zeros elsewhere) instead of clearing the
+    /// plane and scattering into it. 0 + G as the general loop, so a −0 gradient gives the same +0.
+    /// </summary>
+    private static void Max2x2Backward<T>(ReadOnlySpan<T> gy, ReadOnlySpan<int> idx, in PatchGeometry g, Span<T> gx)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (w, oh, ow) = (g.Width, g.OutHeight, g.OutWidth);
+        if (2 * oh < g.Height || 2 * ow < w) gx.Clear(); // an odd last row or column belongs to no window
+        for (var i = 0; i < oh; i++)
+        {
+            for (var j = 0; j < ow; j++)
+            {
+                var c = 2 * i * w + 2 * j;
+                gx[c] = gx[c + 1] = gx[c + w] = gx[c + w + 1] = T.Zero;
+                var o = i * ow + j;
+                gx[idx[o]] = T.Zero + gy[o];
+            }
+        }
     }
 
     /// <summary>
