@@ -26,6 +26,12 @@ public readonly record struct ConvPlan(int Batch, int Groups, int OutChannels, P
 }
 
 /// <summary>
+/// Consumes one chunk's product block of <see cref="ConvKernels.Correlate{T}"/>: wide [F, m·P] (no bias yet; the callee
+/// may overwrite it) for images n0 … n0+m−1, image i's plane f at wide[f·m·P + i·P …]. Runs on the chunk's thread.
+/// </summary>
+public delegate void ConvEpilogue<T>(Span<T> wide, int n0, int m);
+
+/// <summary>
 /// The three GEMM-shaped products of convolution, per group g (K = (C/G)·kH·kW, P = outH·outW):
 /// <list type="bullet">
 /// <item><see cref="Correlate{T}"/>: Y[n,g] (F/G × P) = W[g] (F/G × K) · cols(X[n])[g] (K × P)  (+ bias).</item>
@@ -52,12 +58,18 @@ public static partial class ConvKernels
     internal static int ChunkBudget { get; set; } =
         int.TryParse(Environment.GetEnvironmentVariable("LOOM_CONV_CHUNK"), out var v) && v >= 1 ? v : 1 << 19;
 
-    /// <summary>output [N, F, P] = W · im2col(image [N, C, H, W]) + bias (bias empty = none). Every output element is written.</summary>
-    public static void Correlate<T>(ReadOnlyMemory<T> image, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, ConvPlan plan, Memory<T> output)
+    /// <summary>
+    /// output [N, F, P] = W · im2col(image [N, C, H, W]) + bias (bias empty = none). Every output element is written.
+    /// With an <paramref name="epilogue"/>, each chunk's product block goes to it instead of to output (fused ops:
+    /// conv+ReLU, conv+ReLU+max-pool); only for plans that are not banded (<see cref="ChunksWholeImages"/>).
+    /// </summary>
+    public static void Correlate<T>(ReadOnlyMemory<T> image, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, ConvPlan plan, Memory<T> output,
+        ConvEpilogue<T>? epilogue = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (Banded(plan, out var rows))
         {
+            if (epilogue is not null) throw new InvalidOperationException("internal: a conv epilogue needs whole-image chunks");
             CorrelateBands(image, weight, bias, plan, output, rows);
             return;
         }
@@ -82,7 +94,8 @@ public static partial class ConvKernels
                         Gemm.Run(false, false, fg, ld, k, T.One, weight.Span.Slice(g * fg * k, fg * k), k,
                             cols.AsSpan(g * k * ld, k * ld), ld, T.Zero, wide.AsSpan(g * fg * ld, fg * ld), ld);
                     }
-                    Scatter<T>(wide, output.Span, n0, m, f, p, bias.Span);
+                    if (epilogue is null) Scatter<T>(wide, output.Span, n0, m, f, p, bias.Span);
+                    else epilogue(wide.AsSpan(0, f * ld), n0, m);
                 }
             }
             finally
@@ -92,6 +105,9 @@ public static partial class ConvKernels
             }
         });
     }
+
+    /// <summary>Whether <see cref="Correlate{T}"/> unrolls whole images in chunks (so it can take an epilogue).</summary>
+    public static bool ChunksWholeImages(ConvPlan plan) => !Banded(plan, out _);
 
     /// <summary>image [N, C, H, W] = col2im(Wᵀ · output [N, F, P]) + bias (bias empty = none). Every image element is written.</summary>
     public static void CorrelateAdjoint<T>(ReadOnlyMemory<T> output, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, ConvPlan plan, Memory<T> image)

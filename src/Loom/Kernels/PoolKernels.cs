@@ -21,52 +21,64 @@ public static class PoolKernels
     public static void MaxForward<T>(ReadOnlyMemory<T> input, PatchGeometry g, Memory<T> output, Memory<int> indices)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var (plane, outPlane) = (g.Height * g.Width, g.OutHeight * g.OutWidth);
+        var plane = g.Height * g.Width;
+        ForPlanes(g.Channels, plane, (start, end) => MaxPlanes(input.Span, g, start, end, output.Span, indices.Span));
+    }
+
+    /// <summary>
+    /// <see cref="MaxForward{T}"/> of one plane on the calling thread: <paramref name="input"/> starts at the plane and
+    /// may run past it (the 2×2 kernel's vector loads may read there; nothing past the plane is used). For fused ops
+    /// that pool a block while it is still in cache (conv+ReLU+max-pool).
+    /// </summary>
+    public static void MaxPlane<T>(ReadOnlySpan<T> input, in PatchGeometry g, Span<T> output, Span<int> indices)
+        where T : unmanaged, IFloatingPointIeee754<T> => MaxPlanes(input, g, 0, 1, output, indices);
+
+    /// <summary>Max pooling of planes [start, end) on the calling thread (the 2×2 fast path for float32 when it applies).</summary>
+    private static void MaxPlanes<T>(ReadOnlySpan<T> input, in PatchGeometry g, int start, int end, Span<T> output, Span<int> indices)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         if (typeof(T) == typeof(float) && IsPlain2x2(g))
         {
-            var (fin, fout) = (Unsafe.As<ReadOnlyMemory<T>, ReadOnlyMemory<float>>(ref input), Unsafe.As<Memory<T>, Memory<float>>(ref output));
-            ForPlanes(g.Channels, plane, (start, end) => Max2x2Forward(fin.Span, g, start, end, fout.Span, indices.Span));
+            Max2x2Forward(MemoryMarshal.Cast<T, float>(input), g, start, end, MemoryMarshal.Cast<T, float>(output), indices);
             return;
         }
-        ForPlanes(g.Channels, plane, (start, end) =>
+        var (plane, outPlane) = (g.Height * g.Width, g.OutHeight * g.OutWidth);
+        for (var p = start; p < end; p++)
         {
-            for (var p = start; p < end; p++)
+            var x = input.Slice(p * plane, plane);
+            var y = output.Slice(p * outPlane, outPlane);
+            var idx = indices.Slice(p * outPlane, outPlane);
+            for (var oh = 0; oh < g.OutHeight; oh++)
             {
-                var x = input.Span.Slice(p * plane, plane);
-                var y = output.Span.Slice(p * outPlane, outPlane);
-                var idx = indices.Span.Slice(p * outPlane, outPlane);
-                for (var oh = 0; oh < g.OutHeight; oh++)
+                var h0 = oh * g.StrideHeight - g.PadTop;
+                for (var ow = 0; ow < g.OutWidth; ow++)
                 {
-                    var h0 = oh * g.StrideHeight - g.PadTop;
-                    for (var ow = 0; ow < g.OutWidth; ow++)
+                    var w0 = ow * g.StrideWidth - g.PadLeft;
+                    var best = T.NegativeInfinity;
+                    var bestIndex = -1;
+                    for (var kh = 0; kh < g.KernelHeight; kh++)
                     {
-                        var w0 = ow * g.StrideWidth - g.PadLeft;
-                        var best = T.NegativeInfinity;
-                        var bestIndex = -1;
-                        for (var kh = 0; kh < g.KernelHeight; kh++)
+                        var ih = h0 + kh * g.DilationHeight;
+                        if ((uint)ih >= (uint)g.Height) continue;
+                        for (var kw = 0; kw < g.KernelWidth; kw++)
                         {
-                            var ih = h0 + kh * g.DilationHeight;
-                            if ((uint)ih >= (uint)g.Height) continue;
-                            for (var kw = 0; kw < g.KernelWidth; kw++)
+                            var iw = w0 + kw * g.DilationWidth;
+                            if ((uint)iw >= (uint)g.Width) continue;
+                            var at = ih * g.Width + iw;
+                            var v = x[at];
+                            if (bestIndex < 0) bestIndex = at;
+                            if (v > best || T.IsNaN(v))
                             {
-                                var iw = w0 + kw * g.DilationWidth;
-                                if ((uint)iw >= (uint)g.Width) continue;
-                                var at = ih * g.Width + iw;
-                                var v = x[at];
-                                if (bestIndex < 0) bestIndex = at;
-                                if (v > best || T.IsNaN(v))
-                                {
-                                    best = v;
-                                    bestIndex = at;
-                                }
+                                best = v;
+                                bestIndex = at;
                             }
                         }
-                        y[oh * g.OutWidth + ow] = best;
-                        idx[oh * g.OutWidth + ow] = bestIndex;
                     }
+                    y[oh * g.OutWidth + ow] = best;
+                    idx[oh * g.OutWidth + ow] = bestIndex;
                 }
             }
-        });
+        }
     }
 
     /// <summary>The 2×2, stride-2 window without padding or dilation of every CNN's pooling layer, all windows complete.</summary>
@@ -167,6 +179,7 @@ public static class PoolKernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var (plane, outPlane) = (g.Height * g.Width, g.OutHeight * g.OutWidth);
+        var plain = IsPlain2x2(g);
         ForPlanes(g.Channels, outPlane, (start, end) =>
         {
             for (var p = start; p < end; p++)
@@ -174,6 +187,11 @@ public static class PoolKernels
                 var gx = gradInput.Span.Slice(p * plane, plane);
                 var gy = gradOutput.Span.Slice(p * outPlane, outPlane);
                 var idx = indices.Span.Slice(p * outPlane, outPlane);
+                if (plain)
+                {
+                    Max2x2Backward(gy, idx, g, gx);
+                    continue;
+                }
                 gx.Clear();
                 for (var o = 0; o < outPlane; o++)
                 {
@@ -181,6 +199,28 @@ public static class PoolKernels
                 }
             }
         });
+    }
+
+    /// <summary>
+    /// <see cref="MaxBackward{T}"/> of one plane for 2×2 windows at stride 2, all inside the plane: the windows do not
+    /// overlap, so each one writes its four cells (the gradient at the winner, zeros elsewhere) instead of clearing the
+    /// plane and scattering into it. 0 + G as the general loop, so a −0 gradient gives the same +0.
+    /// </summary>
+    private static void Max2x2Backward<T>(ReadOnlySpan<T> gy, ReadOnlySpan<int> idx, in PatchGeometry g, Span<T> gx)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (w, oh, ow) = (g.Width, g.OutHeight, g.OutWidth);
+        if (2 * oh < g.Height || 2 * ow < w) gx.Clear(); // an odd last row or column belongs to no window
+        for (var i = 0; i < oh; i++)
+        {
+            for (var j = 0; j < ow; j++)
+            {
+                var c = 2 * i * w + 2 * j;
+                gx[c] = gx[c + 1] = gx[c + w] = gx[c + w + 1] = T.Zero;
+                var o = i * ow + j;
+                gx[idx[o]] = T.Zero + gy[o];
+            }
+        }
     }
 
     /// <summary>

@@ -4,6 +4,18 @@ namespace Loom.Nn;
 /// Applies its layers in order. Children are named "0", "1", … so state-dict keys equal those of
 /// <c>torch.nn.Sequential</c> over the same layer list (parameterless layers count too).
 /// </summary>
+/// <remarks>
+/// Two things happen underneath, neither visible except as speed and memory (the layers stay separate children for
+/// the state dict, summaries, export and feature maps):
+/// <list type="bullet">
+/// <item>Runs of built-in layers are computed by one fused op (Ops/FusedConv.cs): [Conv2d, ReLU, MaxPool2d],
+/// [Conv2d, ReLU] and [ReLU, MaxPool2d] — the same values, without the full-size intermediate tensors.</item>
+/// <item>Under <see cref="Autograd.NoGrad"/>, an intermediate tensor made inside this call goes back to the storage
+/// pool as soon as the next layer has consumed it, when both layers are built-in ones that keep no reference to their
+/// input or output and the next output does not share its values (a Flatten view): inference then holds about two
+/// activations at a time instead of all of them.</item>
+/// </list>
+/// </remarks>
 /// <example><code>var model = new Sequential(new Linear(4, 8), new ReLU(), new Linear(8, 2)); // keys 0.weight … 2.bias</code></example>
 public sealed class Sequential : Module
 {
@@ -28,10 +40,57 @@ public sealed class Sequential : Module
 
     public Module this[int index] => _layers[index];
 
+    /// <summary>Whether <see cref="Forward"/> may fuse layer runs (tests turn it off to compare with the plain path).</summary>
+    internal static bool Fusion { get; set; } = Environment.GetEnvironmentVariable("LOOM_FUSE") != "0";
+
+    /// <summary>Intermediates given back early by forwards on this thread (for tests).</summary>
+    [ThreadStatic] internal static int RecycledOnThisThread;
+
     public override Tensor Forward(Tensor input)
     {
+        var recycle = !Autograd.IsGradEnabled && StoragePool.Enabled;
         var x = input;
-        foreach (var layer in _layers) x = layer.Forward(x);
+        Module? producer = null; // the layer that made x (null: x is the caller's input)
+        for (var i = 0; i < _layers.Count;)
+        {
+            var (y, used) = Fusion ? FusedForward(i, x) : (null, 0);
+            if (y is null) (y, used) = (_layers[i].Forward(x), 1);
+            var consumer = _layers[i + used - 1];
+            if (recycle && producer is not null && KeepsNoReference(producer) && KeepsNoReference(_layers[i])
+                && !ReferenceEquals(x.Storage, y.Storage) && !ReferenceEquals(x.Storage, input.Storage) && !x.IsReleased)
+            {
+                var storage = x.Storage;
+                x.Release();
+                StoragePool.Return(storage);
+                RecycledOnThisThread++;
+            }
+            (x, producer, i) = (y, consumer, i + used);
+        }
         return x;
     }
+
+    /// <summary>The fused op for the run of layers starting at <paramref name="i"/>, if one applies: its output and
+    /// how many layers it covered; (null, 0) otherwise.</summary>
+    private (Tensor? Output, int Layers) FusedForward(int i, Tensor x)
+    {
+        var next = i + 1 < _layers.Count ? _layers[i + 1] : null;
+        var third = i + 2 < _layers.Count ? _layers[i + 2] : null;
+        switch (_layers[i])
+        {
+            case Conv2d conv when next is ReLU && third is MaxPool2d pool:
+                return (Functional.Conv2dReluMaxPool2d(x, conv.Weight, conv.Bias, conv.Options, pool.Options), 3);
+            case Conv2d conv when next is ReLU:
+                return (Functional.Conv2dRelu(x, conv.Weight, conv.Bias, conv.Options), 2);
+            case ReLU when next is MaxPool2d pool:
+                return (Functional.ReluMaxPool2d(x, pool.Options), 2);
+            default:
+                return (null, 0);
+        }
+    }
+
+    /// <summary>Built-in layers whose forward neither keeps its input nor hands out a tensor someone else holds (a user
+    /// module might cache either). Exact types: all of them are sealed.</summary>
+    private static bool KeepsNoReference(Module layer) => layer is Conv1d or Conv2d or ConvTranspose2d or Linear or ReLU or LeakyReLU
+        or GELU or Tanh or Sigmoid or Softmax or MaxPool1d or MaxPool2d or AvgPool1d or AvgPool2d or AdaptiveAvgPool2d or Flatten
+        or BatchNorm1d or BatchNorm2d or Dropout or Identity;
 }

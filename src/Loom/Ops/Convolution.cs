@@ -61,6 +61,15 @@ public static partial class Functional
     public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, Conv2dOptions options)
     {
         const string op = "conv2d";
+        var (x4, unbatched, plan, yShape) = Conv2dPlan(op, x, weight, bias, options);
+        var y = Convolve(op, x4, weight, bias, plan, yShape);
+        return unbatched ? Squeeze(y, 0) : y;
+    }
+
+    /// <summary>Checks a 2-D convolution's operands and plans it: the batched input, its GEMM plan and y's shape.</summary>
+    private static (Tensor X4, bool Unbatched, ConvPlan Plan, Shape YShape) Conv2dPlan(string op, Tensor x, Tensor weight, Tensor? bias,
+        Conv2dOptions options)
+    {
         var (x4, unbatched) = ConvInput(op, x, weight, bias, spatialRank: 2, options.Groups);
         var (n, c, h, w) = (x4.Shape[0], x4.Shape[1], x4.Shape[2], x4.Shape[3]);
         var (f, kh, kw) = (weight.Shape[0], weight.Shape[2], weight.Shape[3]);
@@ -68,8 +77,7 @@ public static partial class Functional
         var oh = ConvGeometry.OutputSize(h, kh, s.H, pad.Top, pad.Bottom, d.H, op: op, axisName: "height");
         var ow = ConvGeometry.OutputSize(w, kw, s.W, pad.Left, pad.Right, d.W, op: op, axisName: "width");
         var plan = new ConvPlan(n, options.Groups, f, new PatchGeometry(c, h, w, oh, ow, kh, kw, s.H, s.W, pad.Top, pad.Left, d.H, d.W));
-        var y = Convolve(op, x4, weight, bias, plan, new Shape(n, f, oh, ow));
-        return unbatched ? Squeeze(y, 0) : y;
+        return (x4, unbatched, plan, new Shape(n, f, oh, ow));
     }
 
     /// <summary>
@@ -155,30 +163,33 @@ public static partial class Functional
         var y = Tensor.Empty(yShape, x.DType);
         ConvKernels.Correlate<T>(x.Data<T>(), weight.Data<T>(), bias is null ? default : bias.Data<T>(), plan, y.Data<T>());
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
-        return Autograd.Record(y, op, inputs, grad =>
+        return Autograd.Record(y, op, inputs, grad => ConvolveBackward<T>(grad.DType == x.DType ? grad : grad.To(x.DType), x, weight, bias, plan));
+    }
+
+    /// <summary>The gradients of Y = W · cols(x) + b from G = ∂ℓ/∂Y (null where no gradient is needed).</summary>
+    private static Tensor?[] ConvolveBackward<T>(Tensor g, Tensor x, Tensor weight, Tensor? bias, ConvPlan plan)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Tensor? gx = null, gw = null, gb = null;
+        if (x.RequiresGrad)
         {
-            var g = grad.DType == x.DType ? grad : grad.To(x.DType);
-            Tensor? gx = null, gw = null, gb = null;
-            if (x.RequiresGrad)
-            {
-                // ∂x[n] = col2im(Wᵀ · G[n]): the full convolution of G with the flipped kernel.
-                gx = x.EmptyLike();
-                ConvKernels.CorrelateAdjoint<T>(g.Data<T>(), weight.Data<T>(), default, plan, gx.Data<T>());
-            }
-            if (weight.RequiresGrad)
-            {
-                // ∂W = Σ_n G[n] · cols(x[n])ᵀ: the correlation of the input with G.
-                gw = weight.EmptyLike();
-                ConvKernels.WeightGradient<T>(x.Data<T>(), g.Data<T>(), plan, gw.Data<T>());
-            }
-            if (bias is { RequiresGrad: true })
-            {
-                // ∂b[f] = Σ_n Σ_p G[n, f, p].
-                gb = bias.EmptyLike();
-                ConvKernels.ChannelSums<T>(g.Span<T>(), plan.Batch, plan.OutChannels, plan.Patch.Columns, gb.Span<T>());
-            }
-            return bias is null ? [gx, gw] : [gx, gw, gb];
-        });
+            // ∂x[n] = col2im(Wᵀ · G[n]): the full convolution of G with the flipped kernel.
+            gx = x.EmptyLike();
+            ConvKernels.CorrelateAdjoint<T>(g.Data<T>(), weight.Data<T>(), default, plan, gx.Data<T>());
+        }
+        if (weight.RequiresGrad)
+        {
+            // ∂W = Σ_n G[n] · cols(x[n])ᵀ: the correlation of the input with G.
+            gw = weight.EmptyLike();
+            ConvKernels.WeightGradient<T>(x.Data<T>(), g.Data<T>(), plan, gw.Data<T>());
+        }
+        if (bias is { RequiresGrad: true })
+        {
+            // ∂b[f] = Σ_n Σ_p G[n, f, p].
+            gb = bias.EmptyLike();
+            ConvKernels.ChannelSums<T>(g.Span<T>(), plan.Batch, plan.OutChannels, plan.Patch.Columns, gb.Span<T>());
+        }
+        return bias is null ? [gx, gw] : [gx, gw, gb];
     }
 
     /// <summary>Y = col2im(Wᵀ · x) + b (transposed convolution) and its backward.</summary>

@@ -81,17 +81,25 @@ public static partial class Functional
     {
         const string op = "max_pool2d";
         CheckPoolInput(op, x, 2);
+        var (geometry, yShape) = MaxPool2dPlan(op, x.Shape, options);
+        return MaxPool(op, x, geometry, yShape, exposeIndices);
+    }
+
+    /// <summary>The planes-and-windows geometry of a 2-D max pooling over <paramref name="xShape"/> ([N, C, H, W] or
+    /// [C, H, W]) and the output's shape; checks the padding.</summary>
+    private static (PatchGeometry Geometry, Shape YShape) MaxPool2dPlan(string op, Shape xShape, MaxPool2dOptions options)
+    {
         var (kh, kw) = options.Kernel;
         var (sh, sw) = options.Stride ?? options.Kernel;
         var (ph, pw) = options.Padding;
         var (dh, dw) = options.Dilation;
         CheckHalfKernelPadding(op, ph, kh, "height");
         CheckHalfKernelPadding(op, pw, kw, "width");
-        var (h, w) = (x.Shape[-2], x.Shape[-1]);
+        var (h, w) = (xShape[-2], xShape[-1]);
         var oh = ConvGeometry.OutputSize(h, kh, sh, ph, ph, dh, options.CeilMode, op, "height");
         var ow = ConvGeometry.OutputSize(w, kw, sw, pw, pw, dw, options.CeilMode, op, "width");
-        var geometry = new PatchGeometry(x.Numel / Math.Max(1, h * w), h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw);
-        return MaxPool(op, x, geometry, PooledShape(x.Shape, 2, oh, ow), exposeIndices);
+        var geometry = new PatchGeometry(xShape.Numel / Math.Max(1, h * w), h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw);
+        return (geometry, PooledShape(xShape, 2, oh, ow));
     }
 
     /// <summary>

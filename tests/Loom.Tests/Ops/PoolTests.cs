@@ -123,4 +123,22 @@ public class PoolTests
         Assert.Equal(slowIdx.ToIntArray(), fastIdx.ToIntArray());
         Assert.Equal(slow.ToArray(), fast.ToArray());
     }
+
+    [Theory]
+    [InlineData(6, 8)]
+    [InlineData(7, 9)]
+    public void MaxPool2x2BackwardPutsEachGradientAtItsWinnerAndZerosElsewhere(int h, int w)
+    {
+        // The 2×2 stride-2 backward writes each window's four cells; an odd last row/column belongs to no window.
+        var x = Tensor.Randn(new Shape(2, 3, h, w), new Generator(4)).RequiresGrad_();
+        var (values, indices) = Functional.MaxPool2dWithIndices(x, new MaxPool2dOptions((2, 2)));
+        var g = Tensor.Randn(values.Shape, new Generator(5));
+        g.AsSpan()[1] = -0f; // 0 + (−0) = +0, as the general loop gives
+        values.Backward(g);
+        var expected = new float[x.Numel];
+        var (idx, gs, plane, outPlane) = (indices.ToIntArray(), g.ToArray(), h * w, (h / 2) * (w / 2));
+        for (var o = 0; o < idx.Length; o++) expected[o / outPlane * plane + idx[o]] += gs[o];
+        Assert.Equal(expected, x.Grad!.ToArray());
+        Assert.False(float.IsNegative(x.Grad!.ToArray()[idx[1]]));
+    }
 }
