@@ -40,19 +40,30 @@ public static partial class ConvKernels
         var chunk = Banded(plan, out _) ? 1 : ChunkImages(plan);
         var packedSize = GemmImplicit.PackedASize(fg, k);
         var packed = ArrayPool<float>.Shared.Rent(plan.Groups * packedSize);
+        // Stride 1: the images are copied once into a padded layout whose column-matrix rows are contiguous runs.
+        var padded = PaddedLayout && PaddedImages.Applies(patch);
+        var offsets = padded ? ArrayPool<int>.Shared.Rent(plan.Groups * k) : null;
         try
         {
             fixed (float* w = MemoryMarshal.Cast<T, float>(weight.Span), pa = packed)
+            fixed (int* po = offsets)
             {
-                for (var g = 0; g < plan.Groups; g++) GemmImplicit.PackA(w + ((nint)g * fg * k), fg, k, k, pa + ((nint)g * packedSize));
+                for (var g = 0; g < plan.Groups; g++)
+                {
+                    GemmImplicit.PackA(w + ((nint)g * fg * k), fg, k, k, pa + ((nint)g * packedSize));
+                    if (padded) PaddedImages.Offsets(patch, g * cg, k, po + ((nint)g * k));
+                }
             }
             GemmTeam.For(parts, part =>
             {
                 var (start, end) = Threads.Range(plan.Batch, parts, part);
-                var wide = chunk == 1 ? null : ArrayPool<T>.Shared.Rent(f * Math.Min(chunk, end - start) * p);
+                var most = Math.Min(chunk, end - start);
+                var wide = chunk == 1 ? null : ArrayPool<T>.Shared.Rent(f * most * p);
+                var pads = padded ? ArrayPool<float>.Shared.Rent((most * PaddedImages.Size(patch)) + PaddedImages.Slack(patch)) : null;
                 try
                 {
-                    fixed (float* x = MemoryMarshal.Cast<T, float>(image.Span), y = MemoryMarshal.Cast<T, float>(output.Span), pa = packed, pw = MemoryMarshal.Cast<T, float>(wide))
+                    fixed (float* x = MemoryMarshal.Cast<T, float>(image.Span), y = MemoryMarshal.Cast<T, float>(output.Span), pa = packed, pw = MemoryMarshal.Cast<T, float>(wide), pp = pads)
+                    fixed (int* po = offsets)
                     {
                         for (var n0 = start; n0 < end; n0 += chunk)
                         {
@@ -60,10 +71,14 @@ public static partial class ConvKernels
                             var ld = m * p;
                             // chunk = 1: C is output[n] itself (F × P); else the chunk's [F, m·P] block.
                             var c = wide is null ? y + ((nint)n0 * plan.OutputSize) : pw;
+                            var images = x + ((nint)n0 * patch.ImageSize);
+                            if (padded) PaddedImages.Pad(images, patch, m, pp);
                             for (var g = 0; g < plan.Groups; g++)
                             {
-                                var cols = new ImageColumns(x + ((nint)n0 * patch.ImageSize), patch, g * cg, k);
-                                GemmImplicit.Columns(pa + ((nint)g * packedSize), fg, cols, ld, c + ((nint)g * fg * ld), ld);
+                                var a = pa + ((nint)g * packedSize);
+                                var cg0 = c + ((nint)g * fg * ld);
+                                if (padded) GemmImplicit.PaddedColumns(a, fg, new PaddedImages(pp, patch, po + ((nint)g * k), k), m, cg0, ld);
+                                else GemmImplicit.Columns(a, fg, new ImageColumns(images, patch, g * cg, k), ld, cg0, ld);
                             }
                             if (wide is not null) Scatter<T>(wide, output.Span, n0, m, f, p, bias.Span);
                             else if (!bias.IsEmpty) AddRows(output.Span.Slice(n0 * plan.OutputSize, plan.OutputSize), bias.Span, p);
@@ -73,14 +88,22 @@ public static partial class ConvKernels
                 finally
                 {
                     if (wide is not null) ArrayPool<T>.Shared.Return(wide);
+                    if (pads is not null) ArrayPool<float>.Shared.Return(pads);
                 }
             });
         }
         finally
         {
             ArrayPool<float>.Shared.Return(packed);
+            if (offsets is not null) ArrayPool<int>.Shared.Return(offsets);
         }
     }
+
+    /// <summary>
+    /// Whether stride-1 forwards go through <see cref="PaddedImages"/> (tests switch it off to compare;
+    /// <c>LOOM_CONV_PADDED=0</c> switches it off for an A/B measurement).
+    /// </summary>
+    internal static bool PaddedLayout { get; set; } = Environment.GetEnvironmentVariable("LOOM_CONV_PADDED") != "0";
 
     /// <summary>
     /// Whether ∂Wᵀ = cols · Gᵀ fills the micro-kernel's tiles at least as well as ∂W = G · colsᵀ (the implicit weight

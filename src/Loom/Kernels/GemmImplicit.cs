@@ -15,7 +15,7 @@ namespace Loom.Kernels;
 /// <item><see cref="ColumnsTimesTransposed"/>: C [R, F] = cols · Gᵀ + beta·C over the positions: ∂Wᵀ.</item>
 /// </list>
 /// </summary>
-internal static unsafe class GemmImplicit
+internal static unsafe partial class GemmImplicit
 {
     /// <summary>
     /// Columns of the column matrix packed per block (kc × NC floats: 288 × 256 = 288 KiB for W6, in L2 next to the

@@ -98,7 +98,7 @@ internal readonly unsafe struct ImageColumns(float* images, PatchGeometry patch,
 
     /// <summary>dst ← src for a short run: 8-wide copies with an overlapping last vector (no call into Memmove).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Copy(float* src, float* dst, int n)
+    internal static void Copy(float* src, float* dst, int n)
     {
         if (n >= 8 && Vector256.IsHardwareAccelerated)
         {

@@ -24,7 +24,8 @@ public class ConvImplicitTests
         var (c, h, w, kh, kw, sh, sw, pt, pl, dh, dw) = (v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]);
         var outH = ((pt + pt + h - (dh * (kh - 1)) - 1) / sh) + 1;
         var outW = ((pl + pl + w - (dw * (kw - 1)) - 1) / sw) + 1;
-        return (new PatchGeometry(c, h, w, outH, outW, kh, kw, sh, sw, pt, pl, dh, dw), v[11]);
+        var trim = v.Length > 12 ? v[12] : 0; // fewer windows than the padding allows: a negative bottom/right padding
+        return (new PatchGeometry(c, h, w, outH - trim, outW - trim, kh, kw, sh, sw, pt, pl, dh, dw), v[11]);
     }
 
     private static float[] Random(int n, int seed) => Tensor.Randn(new Shape(n), new Generator((ulong)seed)).ToArray();
@@ -120,23 +121,67 @@ public class ConvImplicitTests
         ConvAssert.Close(Array.ConvertAll(expectedFresh, e => (double)e), Array.ConvertAll(fresh, e => (double)e), 1e-5);
     }
 
+    // Stride-1 geometries for the padded layout: dilation, uneven and over-wide padding (a right/bottom side that
+    // cuts the image), and blocks of columns that cross from one image into the next.
+    public static TheoryData<int[]> StrideOne => new()
+    {
+        new[] { 3, 7, 6, 3, 2, 1, 1, 1, 0, 1, 1, 1 },
+        new[] { 2, 9, 8, 3, 3, 1, 1, 0, 2, 2, 1, 3, 2 },
+        new[] { 1, 5, 11, 2, 3, 1, 1, 4, 3, 2, 2, 2 },
+        new[] { 48, 12, 13, 3, 3, 1, 1, 1, 1, 1, 1, 2 },
+    };
+
     [Theory]
-    [InlineData(1, 1, false)]
-    [InlineData(2, 1, false)]
-    [InlineData(2, 2, false)]
-    [InlineData(1, 1, true)]
-    [InlineData(2, 1, true)]
-    [InlineData(2, 2, true)]
-    public void ConvAgreesWithTheExplicitPath(int threads, int groups, bool large)
+    [MemberData(nameof(StrideOne))]
+    public unsafe void PaddedColumnsAgreeWithTheStoredUnrolling(int[] v)
+    {
+        var (g, m) = Geometry(v);
+        Assert.True(PaddedImages.Applies(g));
+        const int rows = 20;
+        var images = Random(m * g.ImageSize, 7);
+        var a = Random(rows * g.Rows, 8);
+        var n = m * g.Columns;
+        var expected = new float[rows * n];
+        Gemm.Run(false, false, rows, n, g.Rows, 1f, a, g.Rows, Unrolled(images, g, m), n, 0f, expected, n);
+        var actual = new float[rows * n];
+        Array.Fill(actual, float.NaN);
+        var packed = new float[GemmImplicit.PackedASize(rows, g.Rows)];
+        var pads = new float[(m * PaddedImages.Size(g)) + PaddedImages.Slack(g)];
+        Array.Fill(pads, float.NaN); // Pad must write every float the GEMM reads
+        var offsets = new int[g.Rows];
+        fixed (float* x = images, pa = a, pp = packed, c = actual, pd = pads)
+        fixed (int* po = offsets)
+        {
+            GemmImplicit.PackA(pa, rows, g.Rows, g.Rows, pp);
+            PaddedImages.Pad(x, g, m, pd);
+            PaddedImages.Offsets(g, 0, g.Rows, po);
+            GemmImplicit.PaddedColumns(pp, rows, new PaddedImages(pd, g, po, g.Rows), m, c, n);
+        }
+        ConvAssert.Close(Array.ConvertAll(expected, e => (double)e), Array.ConvertAll(actual, e => (double)e), 1e-5);
+    }
+
+    [Theory]
+    [InlineData(1, 1, false, 2)]
+    [InlineData(2, 1, false, 2)]
+    [InlineData(2, 2, false, 2)]
+    [InlineData(1, 1, true, 2)]
+    [InlineData(2, 1, true, 2)]
+    [InlineData(2, 2, true, 2)]
+    [InlineData(1, 1, false, 1)]
+    [InlineData(2, 2, false, 1)]
+    [InlineData(2, 1, true, 1)]
+    [InlineData(2, 2, true, 1)]
+    public void ConvAgreesWithTheExplicitPath(int threads, int groups, bool large, int stride)
     {
         // Chunks of images (wide GEMMs + Scatter) or, with a 1-float chunk budget, every image as "large" (one GEMM
-        // in place; the explicit path cuts it into bands). Strided, dilated, unevenly padded, with bias.
+        // in place; the explicit path cuts it into bands). Dilated, unevenly padded, with bias; stride 1 takes the
+        // padded layout (and its ∂x the flipped correlation through it), stride 2 the unrolled rows.
         var g = new Generator(61);
         var x = Tensor.Randn(new Shape(5, 4, 9, 8), g);
         // 16 filters per group: enough that the weight gradient takes the implicit ∂Wᵀ (TransposedFillsTiles).
         var w = Tensor.Randn(new Shape(16 * groups, 4 / groups, 3, 2), g);
         var b = Tensor.Randn(new Shape(16 * groups), g);
-        var options = new Conv2dOptions { Stride = (1, 2), Padding = (1, 0, 1, 1), Dilation = (1, 2), Groups = groups };
+        var options = new Conv2dOptions { Stride = (1, stride), Padding = (1, 0, 1, 1), Dilation = (1, 2), Groups = groups };
         (float[] Y, float[] Dx, float[] Dw, float[] Db) Run()
         {
             var (xl, wl, bl) = (x.Clone().RequiresGrad_(), w.Clone().RequiresGrad_(), b.Clone().RequiresGrad_());
@@ -144,7 +189,8 @@ public class ConvImplicitTests
             y.Backward(Tensor.Randn(y.Shape, new Generator(4)));
             return (y.ToArray(), xl.Grad!.ToArray(), wl.Grad!.ToArray(), bl.Grad!.ToArray());
         }
-        var (savedThreads, savedChunk, savedBand, savedImplicit) = (Threads.Count, ConvKernels.ChunkBudget, ConvKernels.BandBudget, ConvKernels.ImplicitGemm);
+        var (savedThreads, savedChunk, savedBand, savedImplicit, savedPadded) =
+            (Threads.Count, ConvKernels.ChunkBudget, ConvKernels.BandBudget, ConvKernels.ImplicitGemm, ConvKernels.PaddedLayout);
         try
         {
             Threads.Count = threads;
@@ -152,8 +198,12 @@ public class ConvImplicitTests
             ConvKernels.ImplicitGemm = true;
             var implicitGemm = Run();
             Assert.Equal(implicitGemm.Dw, Run().Dw); // bitwise repeatable
+            ConvKernels.PaddedLayout = false;
+            var unrolledRows = Run();
             ConvKernels.ImplicitGemm = false;
             var explicitGemm = Run();
+            ConvAssert.Close(Array.ConvertAll(explicitGemm.Y, v => (double)v), Array.ConvertAll(unrolledRows.Y, v => (double)v), 1e-5);
+            ConvAssert.Close(Array.ConvertAll(explicitGemm.Dx, v => (double)v), Array.ConvertAll(unrolledRows.Dx, v => (double)v), 1e-5);
             ConvAssert.Close(Array.ConvertAll(explicitGemm.Y, v => (double)v), Array.ConvertAll(implicitGemm.Y, v => (double)v), 1e-5);
             ConvAssert.Close(Array.ConvertAll(explicitGemm.Dx, v => (double)v), Array.ConvertAll(implicitGemm.Dx, v => (double)v), 1e-5);
             ConvAssert.Close(Array.ConvertAll(explicitGemm.Dw, v => (double)v), Array.ConvertAll(implicitGemm.Dw, v => (double)v), 1e-5);
@@ -161,7 +211,8 @@ public class ConvImplicitTests
         }
         finally
         {
-            (Threads.Count, ConvKernels.ChunkBudget, ConvKernels.BandBudget, ConvKernels.ImplicitGemm) = (savedThreads, savedChunk, savedBand, savedImplicit);
+            (Threads.Count, ConvKernels.ChunkBudget, ConvKernels.BandBudget, ConvKernels.ImplicitGemm, ConvKernels.PaddedLayout) =
+                (savedThreads, savedChunk, savedBand, savedImplicit, savedPadded);
         }
     }
 }
