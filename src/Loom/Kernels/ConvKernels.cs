@@ -67,6 +67,11 @@ public static partial class ConvKernels
         ConvEpilogue<T>? epilogue = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (UseImplicit<T>(plan))
+        {
+            CorrelateImplicit(image, weight, bias, plan, output);
+            return;
+        }
         if (Banded(plan, out var rows))
         {
             if (epilogue is not null) throw new InvalidOperationException("internal: a conv epilogue needs whole-image chunks");
@@ -172,6 +177,7 @@ public static partial class ConvKernels
         // 32-column tile: compute ∂Wᵀ [K, F/G] = cols · Gᵀ instead (K rows in one sliver, F/G full columns) and
         // transpose it. Each element is the same sum of the same products in the same order: the same bits.
         var transposed = TransposedWeightGradient && k < Math.Min(fg, 32);
+        var implicitGemm = UseImplicit<T>(plan) && TransposedFillsTiles(plan);
         if (plan.Batch == 0)
         {
             weightGrad.Span[..size].Clear();
@@ -185,6 +191,11 @@ public static partial class ConvKernels
             {
                 var (start, end) = Threads.Range(plan.Batch, parts, part);
                 var dw = part == 0 ? weightGrad.Span[..size] : partials[part].AsSpan(0, size);
+                if (implicitGemm)
+                {
+                    WeightGradientImplicit(image, output, plan, start, end, dw);
+                    return;
+                }
                 if (banded)
                 {
                     WeightGradientBands(image.Span, output.Span, plan, start, end, dw, rows);

@@ -1,0 +1,181 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Loom.Kernels;
+
+/// <summary>The stride-1 implicit GEMM over padded images (<see cref="PaddedImages"/>).</summary>
+internal static unsafe partial class GemmImplicit
+{
+    /// <summary>
+    /// y = A · cols for <paramref name="count"/> padded images, A [M, K] packed by <see cref="PackA"/>: the GEMM runs
+    /// over the padded-width columns (outH·Wp per image) into a block in cache, and each block's real columns are
+    /// copied out: image i's position (oh, ow) to y[f·ldy + i·P + oh·outW + ow] (P = outH·outW).
+    /// </summary>
+    public static void PaddedColumns(float* packedA, int m, in PaddedImages src, int count, float* y, int ldy)
+    {
+        switch (Pick(GemmF32.Width))
+        {
+            case 0: Padded<Kernel512>.Columns(packedA, m, src, count, y, ldy); break;
+            case 1: Padded<Kernel256Wide>.Columns(packedA, m, src, count, y, ldy); break;
+            default: Padded<Kernel256>.Columns(packedA, m, src, count, y, ldy); break;
+        }
+    }
+
+    private static class Padded<TK> where TK : struct, IGemmKernel
+    {
+        [SkipLocalsInit]
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Columns(float* packedA, int m, in PaddedImages src, int count, float* y, int ldy)
+        {
+            int mr = TK.MR, nr = TK.NR, k = src.RowCount;
+            var mPad = (m + mr - 1) / mr * mr;
+            var n = count * src.ColumnsPerImage;
+            var ncMax = Even(n, NC, nr);
+            var depth = GemmF32.SliceDepth(k);
+            // Panel: the packed kc × nc block; Row: one row's columns when the block crosses images; Sliver: C's block.
+            var buf = ImplicitBuffers.Get(depth * ncMax, ncMax, m * ncMax);
+            var tile = stackalloc float[mr * nr];
+            var block = buf.Sliver;
+            for (var jc = 0; jc < n; jc += ncMax)
+            {
+                var nc = Math.Min(ncMax, n - jc);
+                for (var pc = 0; pc < k; pc += depth)
+                {
+                    var kc = Math.Min(depth, k - pc);
+                    var beta = pc == 0 ? 0f : 1f;
+                    Pack(buf.Panel, nr, kc, nc, src, pc, jc, buf.Row);
+                    var slice = packedA + ((nint)pc * mPad);
+                    for (var ir = 0; ir < m; ir += mr)
+                    {
+                        var rows = Math.Min(mr, m - ir);
+                        var a = slice + ((nint)ir * kc);
+                        var cRow = block + ((nint)ir * ncMax);
+                        for (var jr = 0; jr < nc; jr += nr)
+                        {
+                            var b = buf.Panel + ((nint)jr * kc);
+                            if (jr + nr <= nc) TK.Tile(rows, kc, a, b, nr, cRow + jr, ncMax, 1f, beta);
+                            else Edge(rows, nc - jr, kc, a, b, tile, cRow + jr, ncMax, beta);
+                        }
+                    }
+                }
+                Unpad(block, ncMax, m, jc, nc, src, y, ldy);
+            }
+        }
+
+        /// <summary>The kc × nc block at (pc, jc) → nr-column slivers (as GemmPack.B): each row is a run of the padded images.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Pack(float* dst, int nr, int kc, int nc, in PaddedImages src, int pc, int jc, float* row)
+        {
+            var per = src.ColumnsPerImage;
+            var (i, jj) = (jc / per, jc % per);
+            var within = jj + nc <= per;
+            for (var p = 0; p < kc; p++)
+            {
+                float* s;
+                if (within) s = src.At(pc + p, i, jj);
+                else
+                {
+                    // The block crosses into the next image(s): gather the row's runs first.
+                    var (ii, from) = (i, jj);
+                    for (var done = 0; done < nc; ii++, from = 0)
+                    {
+                        var run = Math.Min(per - from, nc - done);
+                        ImageColumns.Copy(src.At(pc + p, ii, from), row + done, run);
+                        done += run;
+                    }
+                    s = row;
+                }
+                Deal(s, dst + ((nint)p * nr), nr, kc, nc);
+            }
+        }
+
+        /// <summary>One row of nc floats → its place in each sliver (nr floats, slivers kc·nr apart; the last zero-padded).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Deal(float* s, float* d, int nr, int kc, int nc)
+        {
+            var full = nc - nc % nr;
+            var sliver = (nint)kc * nr;
+            var j = 0;
+            if (nr == 32 && Vector512.IsHardwareAccelerated)
+            {
+                for (; j < full; j += 32, d += sliver)
+                {
+                    Vector512.Load(s + j).Store(d);
+                    Vector512.Load(s + j + 16).Store(d + 16);
+                }
+            }
+            else if (nr % 8 == 0 && Vector256.IsHardwareAccelerated)
+            {
+                for (; j < full; j += nr, d += sliver)
+                {
+                    for (var t = 0; t < nr; t += 8) Vector256.Load(s + j + t).Store(d + t);
+                }
+            }
+            else
+            {
+                for (; j < full; j += nr, d += sliver)
+                {
+                    for (var t = 0; t < nr; t++) d[t] = s[j + t];
+                }
+            }
+            if (full < nc)
+            {
+                var t = 0;
+                for (; t < nc - full; t++) d[t] = s[full + t];
+                for (; t < nr; t++) d[t] = 0f;
+            }
+        }
+
+        /// <summary>The real columns of C's block (padded-width columns [jc, jc + nc)) → y; the junk columns are dropped.</summary>
+        private static void Unpad(float* block, int ldb, int m, int jc, int nc, in PaddedImages src, float* y, int ldy)
+        {
+            var g = src.Patch;
+            var (per, wp, outW) = (src.ColumnsPerImage, PaddedImages.PaddedWidth(g), g.OutWidth);
+            var p = g.Columns;
+            var i = jc / per;
+            var oh = jc % per / wp;
+            var ow = jc % per % wp;
+            for (var done = 0; done < nc;)
+            {
+                var run = Math.Min(wp - ow, nc - done);
+                var real = Math.Min(ow + run, outW) - ow;
+                if (real > 0)
+                {
+                    var s = block + done;
+                    var d = y + ((nint)i * p) + (oh * outW) + ow;
+                    for (var f = 0; f < m; f++) ImageColumns.Copy(s + ((nint)f * ldb), d + ((nint)f * ldy), real);
+                }
+                done += run;
+                ow += run;
+                if (ow == wp)
+                {
+                    ow = 0;
+                    if (++oh == g.OutHeight)
+                    {
+                        oh = 0;
+                        i++;
+                    }
+                }
+            }
+        }
+
+        /// <summary>A tile narrower than NR (as GemmF32's edge tiles; alpha = 1).</summary>
+        private static void Edge(int rows, int cols, int kc, float* a, float* b, float* tile, float* c, int ldc, float beta)
+        {
+            TK.Tile(rows, kc, a, b, TK.NR, tile, TK.NR, 1f, 0f);
+            for (var i = 0; i < rows; i++)
+            {
+                var t = tile + (i * TK.NR);
+                var ci = c + ((nint)i * ldc);
+                if (beta == 0f)
+                {
+                    for (var j = 0; j < cols; j++) ci[j] = t[j];
+                }
+                else
+                {
+                    for (var j = 0; j < cols; j++) ci[j] = MathF.FusedMultiplyAdd(t[j], 1f, beta * ci[j]);
+                }
+            }
+        }
+    }
+}
