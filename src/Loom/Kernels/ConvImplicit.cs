@@ -31,7 +31,8 @@ public static partial class ConvKernels
         && Parts(plan.Batch) == Threads.Count;
 
     /// <summary><see cref="Correlate{T}"/> (float32) with the column matrix packed straight from the images.</summary>
-    private static unsafe void CorrelateImplicit<T>(ReadOnlyMemory<T> image, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, ConvPlan plan, Memory<T> output)
+    private static unsafe void CorrelateImplicit<T>(ReadOnlyMemory<T> image, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, ConvPlan plan, Memory<T> output,
+        ConvEpilogue<T>? epilogue)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var (patch, parts) = (plan.Patch, Parts(plan.Batch));
@@ -58,7 +59,8 @@ public static partial class ConvKernels
             {
                 var (start, end) = Threads.Range(plan.Batch, parts, part);
                 var most = Math.Min(chunk, end - start);
-                var wide = chunk == 1 ? null : ArrayPool<T>.Shared.Rent(f * most * p);
+                // An epilogue (fused ops; never banded) takes the chunk's block, even a block of one image.
+                var wide = chunk == 1 && epilogue is null ? null : ArrayPool<T>.Shared.Rent(f * most * p);
                 var pads = padded ? ArrayPool<float>.Shared.Rent((most * PaddedImages.Size(patch)) + PaddedImages.Slack(patch)) : null;
                 try
                 {
@@ -80,7 +82,8 @@ public static partial class ConvKernels
                                 if (padded) GemmImplicit.PaddedColumns(a, fg, new PaddedImages(pp, patch, po + ((nint)g * k), k), m, cg0, ld);
                                 else GemmImplicit.Columns(a, fg, new ImageColumns(images, patch, g * cg, k), ld, cg0, ld);
                             }
-                            if (wide is not null) Scatter<T>(wide, output.Span, n0, m, f, p, bias.Span);
+                            if (wide is not null && epilogue is not null) epilogue(wide.AsSpan(0, f * ld), n0, m);
+                            else if (wide is not null) Scatter<T>(wide, output.Span, n0, m, f, p, bias.Span);
                             else if (!bias.IsEmpty) AddRows(output.Span.Slice(n0 * plan.OutputSize, plan.OutputSize), bias.Span, p);
                         }
                     }

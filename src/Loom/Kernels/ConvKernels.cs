@@ -67,14 +67,15 @@ public static partial class ConvKernels
         ConvEpilogue<T>? epilogue = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        var banded = Banded(plan, out var rows);
+        if (epilogue is not null && banded) throw new InvalidOperationException("internal: a conv epilogue needs whole-image chunks");
         if (UseImplicit<T>(plan))
         {
-            CorrelateImplicit(image, weight, bias, plan, output);
+            CorrelateImplicit(image, weight, bias, plan, output, epilogue);
             return;
         }
-        if (Banded(plan, out var rows))
+        if (banded)
         {
-            if (epilogue is not null) throw new InvalidOperationException("internal: a conv epilogue needs whole-image chunks");
             CorrelateBands(image, weight, bias, plan, output, rows);
             return;
         }
