@@ -359,6 +359,12 @@ internal static class RecurrentFused
                     RecurrentKernels.RnnForward(gt, kind == CellKind.RnnRelu, hNext);
                     break;
             }
+            if (tape.Lengths is null && width == hidden)
+            {
+                // One direction, every row valid: the step's output rows are one block (one copy, not one per row).
+                hNext.CopyTo(y.AsSpan((_t * n + b0) * hidden, rows * hidden));
+                return;
+            }
             for (var b = b0; b < b1; b++)
             {
                 var yRow = y.AsSpan((_t * n + b) * width + d * hidden, hidden);
@@ -501,8 +507,7 @@ internal static class RecurrentFused
     /// <summary>Whether both per-step products (h·W_hhᵀ, ∂G·W_hh) take <see cref="RecurrentStepProduct"/> (H = 16).</summary>
     private static bool SmallStep<T>(int gh, int hidden) => RecurrentStepProduct.Takes<T>(gh, hidden) && RecurrentStepProduct.Takes<T>(hidden, gh);
 
-    /// <summary>Whether <see cref="MatMul"/> computes C[m×n] directly rather than transposed.</summary>
-    internal static bool Direct(int m, int n, int k) => n >= m || (n >= NarrowColumns && k < m);
+    private static bool Direct(int m, int n, int k) => n >= m || (n >= NarrowColumns && k < m);
 
     /// <summary>As above, with the caller's scratch (≥ m·n; unused when the product is computed directly).</summary>
     private static void MatMulInto<T>(Span<T> scratch, bool transA, bool transB, int m, int n, int k, ReadOnlySpan<T> a, int lda,
@@ -583,38 +588,22 @@ internal static class RecurrentFused
                 CopyOrClear(gradCn, k * block, dcCarry.AsSpan(0, block));
 
                 var rowsState = new BackState<T>(tape, kind, hidden, width, d, g, s, c, tanhC, ghn, dgh, dY!, dhCarry, dcCarry, whh, stepScratch);
-                var (wantIh, wantHh) = (weights[k * p].RequiresGrad, weights[k * p + 1].RequiresGrad);
-                // A small layer on two threads: the weight gradients' slices run on the second thread during the walk.
-                var overlap = smallStep && RecurrentWeightGradients<T>.Takes(rows, gh, inSize, hidden, wantIh, wantHh)
-                    ? new RecurrentWeightGradients<T>(steps, n, d == 1, g, gh, wantIh ? xl : null, inSize, dgh, wantHh ? s : null, hidden, tape.Rent)
-                    : null;
-                if (overlap is null) Walk(rowsState, null, steps, n, gh, d, dh0 is not null);
-                else
-                {
-                    GemmTeam.For(2, part =>
-                    {
-                        if (part == 1)
-                        {
-                            overlap.TakeSlices(afterWalk: false);
-                            return;
-                        }
-                        Walk(rowsState, overlap, steps, n, gh, d, dh0 is not null);
-                        overlap.TakeSlices(afterWalk: true);
-                    });
-                }
+                Walk(rowsState, steps, n, gh, d, dh0 is not null);
 
                 if (dh0 is not null) dhCarry.AsSpan(0, block).CopyTo(dh0.Data<T>().AsSpan(k * block));
                 if (dc0 is not null) dcCarry.AsSpan(0, block).CopyTo(dc0.Data<T>().AsSpan(k * block));
-                var dwIh = wantIh ? Tensor.Empty(weights[k * p].Shape, x.DType) : null;
-                var dwHh = wantHh ? Tensor.Empty(weights[k * p + 1].Shape, x.DType) : null;
-                if (overlap is not null) overlap.Finish(dwIh is null ? default : dwIh.Data<T>(), dwHh is null ? default : dwHh.Data<T>());
-                else
+                if (weights[k * p].RequiresGrad)
                 {
-                    if (dwIh is not null) MatMul(tape, true, false, gh, inSize, rows, g, gh, xl, inSize, T.Zero, dwIh.Data<T>(), inSize, smallStep);
-                    if (dwHh is not null) MatMul(tape, true, false, gh, hidden, rows, dgh, gh, s, hidden, T.Zero, dwHh.Data<T>(), hidden, smallStep);
+                    var dw = Tensor.Empty(weights[k * p].Shape, x.DType);
+                    MatMul(tape, true, false, gh, inSize, rows, g, gh, xl, inSize, T.Zero, dw.Data<T>(), inSize, smallStep);
+                    grads[1 + k * p] = dw;
                 }
-                if (dwIh is not null) grads[1 + k * p] = dwIh;
-                if (dwHh is not null) grads[1 + k * p + 1] = dwHh;
+                if (weights[k * p + 1].RequiresGrad)
+                {
+                    var dw = Tensor.Empty(weights[k * p + 1].Shape, x.DType);
+                    MatMul(tape, true, false, gh, hidden, rows, dgh, gh, s, hidden, T.Zero, dw.Data<T>(), hidden, smallStep);
+                    grads[1 + k * p + 1] = dw;
+                }
                 if (spec.Bias)
                 {
                     var dbih = weights[k * p + 2].RequiresGrad ? ColumnSums(g, rows, gh, x.DType) : null;
@@ -647,28 +636,16 @@ internal static class RecurrentFused
         return grads;
     }
 
-    /// <summary>
-    /// The walk back through time of one layer and direction (steps T−1 … 0, or 0 … T−1 for the reverse direction),
-    /// telling <paramref name="overlap"/> after each step; if the walk fails, the overlap's waiting part is released.
-    /// </summary>
-    private static void Walk<T>(BackState<T> rowsState, RecurrentWeightGradients<T>? overlap, int steps, int n, int gh, int d, bool wantDh0)
+    /// <summary>The walk back through time of one layer and direction (steps T−1 … 0, or 0 … T−1 for the reverse direction).</summary>
+    private static void Walk<T>(BackState<T> rowsState, int steps, int n, int gh, int d, bool wantDh0)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        try
+        for (var step = steps - 1; step >= 0; step--)
         {
-            for (var step = steps - 1; step >= 0; step--)
-            {
-                rowsState.Step = d == 0 ? step : steps - 1 - step;
-                // At the first step of the sequence ∂ℓ/∂h_prev would only feed ∂ℓ/∂h0.
-                rowsState.CarryBack = step > 0 || wantDh0;
-                ForRows(n, gh, rowsState, static (st, b0, b1) => st.Rows(b0, b1));
-                overlap?.StepDone();
-            }
-        }
-        catch
-        {
-            overlap?.Abort();
-            throw;
+            rowsState.Step = d == 0 ? step : steps - 1 - step;
+            // At the first step of the sequence ∂ℓ/∂h_prev would only feed ∂ℓ/∂h0.
+            rowsState.CarryBack = step > 0 || wantDh0;
+            ForRows(n, gh, rowsState, static (st, b0, b1) => st.Rows(b0, b1));
         }
     }
 

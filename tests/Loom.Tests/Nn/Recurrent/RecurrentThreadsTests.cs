@@ -43,8 +43,7 @@ public class RecurrentThreadsTests
     [InlineData("lstm", 32, 5)]
     [InlineData("gru", 16, 5)]
     [InlineData("rnn_tanh", 16, 5)]
-    // 37 steps · 33 rows = 1221 rows: the small layers' weight gradients in four k-slices (boundaries inside steps),
-    // computed by the second thread during the walk back (RecurrentWeightGradients) and by the one-call product alone.
+    // 37 steps · 33 rows = 1221 rows: the small layers' weight gradients in four k-slices (boundaries inside steps).
     [InlineData("lstm", 16, 37)]
     [InlineData("gru", 16, 37)]
     public void TwoThreadsGiveTheBitsOfOne(string mode, int hidden, int steps)
