@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using Loom.Kernels;
 
 namespace Loom;
@@ -169,26 +170,34 @@ internal static class RecurrentFused
                 var ghn = gru ? tape.Ghn[k] = tape.Rent(rows * hidden) : null;
 
                 // G = X·W_ihᵀ + b_ih (+ b_hh, folded in except for the GRU, whose b_hn sits inside r ⊙ (·)).
-                if (bih is not null && bhh is not null)
-                {
-                    var rowBias = g.AsSpan(0, gh);
-                    bih.CopyTo(rowBias);
-                    if (!gru) TensorPrimitives.Add(rowBias, bhh, rowBias);
-                    if (lstm) TensorPrimitives.Multiply(rowBias.Slice(2 * hidden, hidden), T.One + T.One, rowBias.Slice(2 * hidden, hidden));
-                    // 3.2 MB for an LSTM with H = 128: filled by both threads, as the product after it is.
-                    ForRows(rows, gh, (g, gh), static (st, r0, r1) =>
-                    {
-                        var bias = st.g.AsSpan(0, st.gh);
-                        for (var r = Math.Max(r0, 1); r < r1; r++) bias.CopyTo(st.g.AsSpan(r * st.gh, st.gh));
-                    }, ParallelPassWork);
-                }
                 // H = 16 (1600×8·8×64): on this thread, as the weight gradients (RecurrentStepProduct.MaxOncePerCallWork); same bits.
                 // Only where the step products are step-kernel sized: an RNN with H = 128 (1600×8·8×128) keeps the GEMM's team.
-                if (SmallStep<T>(gh, hidden) && RecurrentStepProduct.Takes<T>(gh, inSize)
-                    && (long)rows * gh * inSize <= RecurrentStepProduct.MaxOncePerCallWork)
-                    RecurrentStepProduct.Run(rows, gh, inSize, input, inSize, wihT, gh, bih is not null, g, gh);
+                var smallProjection = SmallStep<T>(gh, hidden) && RecurrentStepProduct.Takes<T>(gh, inSize)
+                    && (long)rows * gh * inSize <= RecurrentStepProduct.MaxOncePerCallWork;
+                var rowBias = bih is not null && bhh is not null ? tape.Rent(gh) : null;
+                if (rowBias is not null)
+                {
+                    var bias = rowBias.AsSpan(0, gh);
+                    bih!.CopyTo(bias);
+                    if (!gru) TensorPrimitives.Add(bias, bhh, bias);
+                    if (lstm) TensorPrimitives.Multiply(bias.Slice(2 * hidden, hidden), T.One + T.One, bias.Slice(2 * hidden, hidden));
+                    // 3.2 MB for an LSTM with H = 128: filled by both threads, as the product after it is. The small
+                    // projection adds the bias as it stores each sum instead (the same bits: sum + bias either way).
+                    if (!smallProjection)
+                    {
+                        ForRows(rows, gh, (g, gh, rowBias), static (st, r0, r1) =>
+                        {
+                            var b = st.rowBias.AsSpan(0, st.gh);
+                            for (var r = r0; r < r1; r++) b.CopyTo(st.g.AsSpan(r * st.gh, st.gh));
+                        }, ParallelPassWork);
+                    }
+                }
+                if (smallProjection && rowBias is not null)
+                    RecurrentStepProduct.RunWithBias(rows, gh, inSize, input, inSize, wihT, gh, rowBias.AsSpan(0, gh), g, gh);
+                else if (smallProjection)
+                    RecurrentStepProduct.Run(rows, gh, inSize, input, inSize, wihT, gh, false, g, gh);
                 else
-                    Gemm.Run(false, false, rows, gh, inSize, T.One, input, inSize, wihT, gh, bih is null ? T.Zero : T.One, g, gh);
+                    Gemm.Run(false, false, rows, gh, inSize, T.One, input, inSize, wihT, gh, rowBias is null ? T.Zero : T.One, g, gh);
 
                 var first = d == 0 ? 0 : steps - 1;
                 CopyOrClear(h0, k * block, s.AsSpan(first * block, block));
@@ -350,6 +359,12 @@ internal static class RecurrentFused
                     RecurrentKernels.RnnForward(gt, kind == CellKind.RnnRelu, hNext);
                     break;
             }
+            if (tape.Lengths is null && width == hidden)
+            {
+                // One direction, every row valid: the step's output rows are one block (one copy, not one per row).
+                hNext.CopyTo(y.AsSpan((_t * n + b0) * hidden, rows * hidden));
+                return;
+            }
             for (var b = b0; b < b1; b++)
             {
                 var yRow = y.AsSpan((_t * n + b) * width + d * hidden, hidden);
@@ -384,6 +399,34 @@ internal static class RecurrentFused
         public void Rows(int b0, int b1)
         {
             var (t, n, gh) = (Step, tape.Batch, tape.Spec.Gates * hidden);
+            if (kind == CellKind.Lstm && tape.Lengths is null && typeof(T) == typeof(float) && RecurrentLstmStep.Takes(hidden) && b1 > b0)
+            {
+                // Every row valid: one call for the rows (the per-row calls cost about a row's math at H = 16).
+                var (r0, count) = (t * n + b0, b1 - b0);
+                RecurrentLstmStep.BackwardRows(count, hidden, F(g.AsSpan(r0 * gh, count * gh)), F(c!.AsSpan(r0 * hidden, count * hidden)),
+                    F(tanhC!.AsSpan(r0 * hidden, count * hidden)), F(dhCarry.AsSpan(b0 * hidden, count * hidden)),
+                    F(dY.AsSpan((r0 * width) + (d * hidden), ((count - 1) * width) + hidden)), width, F(dcCarry.AsSpan(b0 * hidden, count * hidden)));
+            }
+            else
+            {
+                RowByRow(t, b0, b1);
+            }
+            if (!CarryBack) return;
+            var rows = b1 - b0;
+            if (RecurrentStepProduct.Takes<T>(hidden, gh))
+            {
+                RecurrentStepProduct.Run(rows, hidden, gh, dgh.AsSpan((t * n + b0) * gh, rows * gh), gh, whh, hidden, true,
+                    dhCarry.AsSpan(b0 * hidden, rows * hidden), hidden);
+                return;
+            }
+            MatMulInto(scratch.AsSpan(b0 * hidden, rows * hidden), false, false, rows, hidden, gh, dgh.AsSpan((t * n + b0) * gh, rows * gh), gh,
+                whh, hidden, T.One, dhCarry.AsSpan(b0 * hidden, rows * hidden), hidden);
+        }
+
+        // One kernel call per row: rows past their sequence's length pass nothing back (∂G = 0).
+        private void RowByRow(int t, int b0, int b1)
+        {
+            var (n, gh) = (tape.Batch, tape.Spec.Gates * hidden);
             var gru = kind == CellKind.Gru;
             for (var b = b0; b < b1; b++)
             {
@@ -412,18 +455,12 @@ internal static class RecurrentFused
                         break;
                 }
             }
-            if (!CarryBack) return;
-            var rows = b1 - b0;
-            if (RecurrentStepProduct.Takes<T>(hidden, gh))
-            {
-                RecurrentStepProduct.Run(rows, hidden, gh, dgh.AsSpan((t * n + b0) * gh, rows * gh), gh, whh, hidden, true,
-                    dhCarry.AsSpan(b0 * hidden, rows * hidden), hidden);
-                return;
-            }
-            MatMulInto(scratch.AsSpan(b0 * hidden, rows * hidden), false, false, rows, hidden, gh, dgh.AsSpan((t * n + b0) * gh, rows * gh), gh,
-                whh, hidden, T.One, dhCarry.AsSpan(b0 * hidden, rows * hidden), hidden);
         }
     }
+
+    /// <summary>A float32 view of a span the caller has checked is float32 (typeof(T) == typeof(float)).</summary>
+    private static Span<float> F<T>(Span<T> x)
+        where T : unmanaged => MemoryMarshal.Cast<T, float>(x);
 
     private static void CopyOrClear<T>(Tensor? source, int offset, Span<T> destination)
         where T : unmanaged, IFloatingPointIeee754<T> => CopyOrClear(source?.Data<T>(), offset, destination);
@@ -486,11 +523,20 @@ internal static class RecurrentFused
         // The weight gradients of a step-kernel-sized stack (Hᵀ·∂G over all rows): on this thread, with the GEMM's bits.
         if (smallStep && transA && !transB && RecurrentStepProduct.TakesTransposedA<T>(n, m, k)) RecurrentStepProduct.RunTransposedA(n, m, k, b, ldb, a, lda, ct, m);
         else Gemm.Run(!transB, !transA, n, m, k, T.One, b, ldb, a, lda, T.Zero, ct, m);
-        for (var i = 0; i < m; i++)
+        // Back in 32×32 blocks: row by row, ct was read 4·m bytes apart (2 KB for ∂W_hh at H = 128: 1.4 % of a step).
+        const int block = 32;
+        for (var i0 = 0; i0 < m; i0 += block)
         {
-            var row = c.Slice(i * ldc, n);
-            if (beta == T.Zero) for (var j = 0; j < n; j++) row[j] = ct[j * m + i];
-            else for (var j = 0; j < n; j++) row[j] = beta * row[j] + ct[j * m + i];
+            for (var j0 = 0; j0 < n; j0 += block)
+            {
+                var (i1, j1) = (Math.Min(m, i0 + block), Math.Min(n, j0 + block));
+                for (var i = i0; i < i1; i++)
+                {
+                    var row = c.Slice(i * ldc, n);
+                    if (beta == T.Zero) for (var j = j0; j < j1; j++) row[j] = ct[j * m + i];
+                    else for (var j = j0; j < j1; j++) row[j] = beta * row[j] + ct[j * m + i];
+                }
+            }
         }
     }
 
@@ -542,14 +588,7 @@ internal static class RecurrentFused
                 CopyOrClear(gradCn, k * block, dcCarry.AsSpan(0, block));
 
                 var rowsState = new BackState<T>(tape, kind, hidden, width, d, g, s, c, tanhC, ghn, dgh, dY!, dhCarry, dcCarry, whh, stepScratch);
-                for (var step = steps - 1; step >= 0; step--)
-                {
-                    var t = d == 0 ? step : steps - 1 - step;
-                    rowsState.Step = t;
-                    // At the first step of the sequence ∂ℓ/∂h_prev would only feed ∂ℓ/∂h0.
-                    rowsState.CarryBack = step > 0 || dh0 is not null;
-                    ForRows(n, gh, rowsState, static (st, b0, b1) => st.Rows(b0, b1));
-                }
+                Walk(rowsState, steps, n, gh, d, dh0 is not null);
 
                 if (dh0 is not null) dhCarry.AsSpan(0, block).CopyTo(dh0.Data<T>().AsSpan(k * block));
                 if (dc0 is not null) dcCarry.AsSpan(0, block).CopyTo(dc0.Data<T>().AsSpan(k * block));
@@ -597,6 +636,19 @@ internal static class RecurrentFused
         return grads;
     }
 
+    /// <summary>The walk back through time of one layer and direction (steps T−1 … 0, or 0 … T−1 for the reverse direction).</summary>
+    private static void Walk<T>(BackState<T> rowsState, int steps, int n, int gh, int d, bool wantDh0)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (var step = steps - 1; step >= 0; step--)
+        {
+            rowsState.Step = d == 0 ? step : steps - 1 - step;
+            // At the first step of the sequence ∂ℓ/∂h_prev would only feed ∂ℓ/∂h0.
+            rowsState.CarryBack = step > 0 || wantDh0;
+            ForRows(n, gh, rowsState, static (st, b0, b1) => st.Rows(b0, b1));
+        }
+    }
+
     private static Tensor ColumnSums<T>(T[] m, int rows, int cols, DType dtype)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -605,6 +657,13 @@ internal static class RecurrentFused
         ForRows(cols, rows, (m, rows, cols, sum.Data<T>()), static (st, c0, c1) =>
         {
             var s = st.Item4.AsSpan(c0, c1 - c0);
+            if (typeof(T) == typeof(float) && RecurrentColumnSums.Supported)
+            {
+                // The same sums (rows ascending from zero), kept in registers instead of one call per row.
+                RecurrentColumnSums.Run(MemoryMarshal.Cast<T, float>(st.m.AsSpan(0, st.rows * st.cols)), st.rows, st.cols, c0, c1,
+                    MemoryMarshal.Cast<T, float>(s));
+                return;
+            }
             for (var r = 0; r < st.rows; r++) TensorPrimitives.Add(s, st.m.AsSpan(r * st.cols + c0, c1 - c0), s);
         }, ParallelPassWork);
         return sum;

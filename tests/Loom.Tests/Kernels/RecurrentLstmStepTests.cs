@@ -54,6 +54,34 @@ public class RecurrentLstmStepTests
         }
     }
 
+    [Theory]
+    [InlineData(1, 16, 16)]
+    [InlineData(7, 32, 32)]
+    [InlineData(5, 16, 48)]
+    public void BackwardRowsGivesTheBitsOfTheRowKernel(int n, int h, int dyStride)
+    {
+        Assert.SkipUnless(RecurrentLstmStep.Takes(h), "no AVX-512F: the general kernels run");
+        var g = new Generator((ulong)(n * 100 + h + dyStride));
+        var gates = F(Random(g, n * 4 * h, 1));
+        var cPrev = F(Random(g, n * h, 2));
+        var tanhC = F(Random(g, n * h, 1));
+        var carry = F(Random(g, n * h, 1));
+        var dy = F(Random(g, (n - 1) * dyStride + h, 1));
+        var dc = F(Random(g, n * h, 1));
+        var (gatesRows, carryRows, dcRows) = ((float[])gates.Clone(), (float[])carry.Clone(), (float[])dc.Clone());
+        for (var b = 0; b < n; b++)
+        {
+            RecurrentLstmStep.Backward(gates.AsSpan(b * 4 * h, 4 * h), cPrev.AsSpan(b * h, h), tanhC.AsSpan(b * h, h), carry.AsSpan(b * h, h),
+                dy.AsSpan(b * dyStride, h), dc.AsSpan(b * h, h));
+        }
+        RecurrentLstmStep.BackwardRows(n, h, gatesRows, cPrev, tanhC, carryRows, dy, dyStride, dcRows);
+        Assert.Equal(gates, gatesRows);
+        Assert.Equal(dc, dcRows);
+        Assert.Equal(carry, carryRows);
+        Assert.All(carryRows, v => Assert.Equal(0f, v));
+        Assert.Throws<ArgumentException>(() => RecurrentLstmStep.BackwardRows(n, h, gatesRows, cPrev, tanhC, carryRows, dy.AsSpan(1), dyStride, dcRows));
+    }
+
     [Fact]
     public void TakesWholeVectorsOfUnitsOnly()
     {

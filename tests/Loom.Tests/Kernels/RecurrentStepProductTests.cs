@@ -36,6 +36,27 @@ public class RecurrentStepProductTests
         }, iter: 300);
     }
 
+    [Fact]
+    public void WithBiasGivesTheBitsOfTheGemmIntoBiasRows()
+    {
+        Assert.SkipUnless(Avx512F.IsSupported, "no AVX-512F: the fused op uses the GEMM");
+        Cases.Where(c => c.N * c.K <= RecurrentStepProduct.MaxRightOperand).Sample(c =>
+        {
+            var (lda, ldb, ldc) = (c.K + c.PadA, c.N + c.PadB, c.N + c.PadC);
+            var g = new Generator((ulong)(uint)c.Seed);
+            float[] Random(int count) => [.. Enumerable.Range(0, count).Select(_ => (float)(g.NextDouble() * 4 - 2))];
+            var a = Random(c.M * lda);
+            var b = Random(c.K * ldb);
+            var bias = Random(c.N);
+            var actual = Random(c.M * ldc);
+            var expected = (float[])actual.Clone();
+            for (var r = 0; r < c.M; r++) bias.CopyTo(expected, r * ldc); // the fill the bias variant saves
+            Gemm.Run(false, false, c.M, c.N, c.K, 1f, a, lda, b, ldb, 1f, expected, ldc);
+            RecurrentStepProduct.RunWithBias<float>(c.M, c.N, c.K, a, lda, b, ldb, bias, actual, ldc);
+            Assert.Equal(expected, actual); // bitwise, padding columns included (left alone by both)
+        }, iter: 200);
+    }
+
     // Depths past KC = 384 (several slices, as the weight gradients' 1,600 rows) and the single-row tail.
     private static readonly Gen<Case> TransposedCases = Gen.Select(Gen.Int[1, 20], Gen.OneOf(16, 32, 64), Gen.Frequency((2, Gen.Int[1, 100]), (1, Gen.Int[370, 1700])),
         Gen.Int[0, 3], Gen.Int[0, 3], Gen.Int[0, 3], Gen.Int, (m, n, k, pa, pb, pc, seed) => new Case(m, n, k, pa, pb, pc, false, seed));

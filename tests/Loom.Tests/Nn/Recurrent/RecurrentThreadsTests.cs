@@ -43,6 +43,9 @@ public class RecurrentThreadsTests
     [InlineData("lstm", 32, 5)]
     [InlineData("gru", 16, 5)]
     [InlineData("rnn_tanh", 16, 5)]
+    // 37 steps · 33 rows = 1221 rows: the small layers' weight gradients in four k-slices (boundaries inside steps).
+    [InlineData("lstm", 16, 37)]
+    [InlineData("gru", 16, 37)]
     public void TwoThreadsGiveTheBitsOfOne(string mode, int hidden, int steps)
     {
         var c = new RecurrentCase(mode, 3, hidden, 2, true, false, true, steps, 33, true, true, 0);
