@@ -69,7 +69,8 @@ internal static unsafe class GemmF32
     /// Measured on Zen 4 (2 cores) with <see cref="GemmTeam"/>: 64³ is slower on two threads (8.8 vs 6.2 µs),
     /// 96³ faster (13.5 vs 18.5 µs), as are 8×512·512×512 (28 vs 38 µs) and 32×128·128×128 (9.9 vs 11.1 µs).
     /// </remarks>
-    public const long ParallelWork = 80L * 80 * 80;
+    public static readonly long ParallelWork =
+        long.TryParse(Environment.GetEnvironmentVariable("LOOM_GEMM_PARALLEL_WORK"), out var w) && w >= 0 ? w : 80L * 80 * 80;
 
     private static GemmKernelWidth _width = Detect();
 
@@ -167,25 +168,31 @@ internal static unsafe class GemmF32
                 return;
             }
             var tilesN = (p.N + TK.NR - 1) / TK.NR;
-            var tilesM = (p.M + TK.MR - 1) / TK.MR;
             // One part per thread: two per thread (so an idle thread could take over a preempted one's part) was
             // no faster on the busy 2-core machine, and slower for small products (n = 256: best 183 vs 211 GFLOP/s).
-            var (pm, pn) = Grid(tilesM, tilesN, threads, p);
+            var (pm, pn) = Grid(tilesN, threads, p);
             if (pm * pn == 1)
             {
                 Block(p);
                 return;
             }
-            Split(p, tilesM, tilesN, pm, pn);
+            var split = Split.Mine ??= new Split();
+            split.Set(p, tilesN, pm, pn);
+            GemmTeam.For(pm * pn, split);
         }
 
         /// <summary>
-        /// Splits C into a pm × pn grid of parts (whole tiles; pm·pn = <paramref name="target"/> where the tiles
-        /// allow): the grid whose largest part has the fewest tiles, then the one that packs the least (each part
-        /// packs its own rows of A and columns of B). Depends only on sizes and thread count, never on timing.
+        /// Splits C into a pm × pn grid of parts (pm·pn = <paramref name="target"/> where the sizes allow): rows into
+        /// pm even ranges (a part's last sliver may be short: the kernels run any row count at the same speed per
+        /// row), columns into pn ranges of whole NR-wide tiles (a split tile would need the scratch-tile edge path).
+        /// The grid whose largest part has the fewest elements wins; on a tie, the one that packs the least (each
+        /// part packs its own rows of A, and its columns of B unless B is read in place). 64×64·64×64 on two
+        /// threads: 32 rows each, packing half of A each, rather than 32 columns each, packing all of A twice.
+        /// Depends only on sizes and thread count, never on timing.
         /// </summary>
-        private static (int Pm, int Pn) Grid(int tilesM, int tilesN, int target, Problem p)
+        private static (int Pm, int Pn) Grid(int tilesN, int target, Problem p)
         {
+            var packB = !DirectlyReadB(p);
             for (; target > 1; target--)
             {
                 (int, int) best = (0, 0);
@@ -193,9 +200,9 @@ internal static unsafe class GemmF32
                 for (var pn = Math.Min(target, tilesN); pn >= 1; pn--)
                 {
                     var pm = target / pn;
-                    if (pm * pn != target || pm > tilesM) continue;
-                    var span = (long)((tilesM + pm - 1) / pm) * ((tilesN + pn - 1) / pn);
-                    var packed = (long)pn * p.M * p.K + (long)pm * p.K * p.N;
+                    if (pm * pn != target || pm > p.M) continue;
+                    var span = (long)((p.M + pm - 1) / pm) * Math.Min(p.N, (tilesN + pn - 1) / pn * TK.NR);
+                    var packed = (long)pn * p.M * p.K + (packB ? (long)pm * p.K * p.N : 0);
                     if (span < bestSpan || (span == bestSpan && packed < bestPacked)) (best, bestSpan, bestPacked) = ((pm, pn), span, packed);
                 }
                 if (best.Item1 > 0) return best;
@@ -203,15 +210,34 @@ internal static unsafe class GemmF32
             return (1, 1);
         }
 
-        // Apart from Run so that the closure is allocated only when threads are used (a captured parameter is
-        // hoisted into the closure object at the start of the method that declares it).
-        private static void Split(Problem p, int tilesM, int tilesN, int pm, int pn) =>
-            GemmTeam.For(pm * pn, part =>
+        /// <summary>
+        /// The parts of one split product. One instance per calling thread, reused (no closure or allocation per
+        /// call: a 64³ product on two threads takes ~3 µs); only that thread's <see cref="GemmTeam.For(int, ITeamWork)"/> reads it.
+        /// </summary>
+        private sealed class Split : ITeamWork
+        {
+            [ThreadStatic]
+            public static Split? Mine;
+
+            private Problem _p;
+            private int _tilesN, _pm, _pn;
+
+            public void Set(Problem p, int tilesN, int pm, int pn) => (_p, _tilesN, _pm, _pn) = (p, tilesN, pm, pn);
+
+            public void Run(int part)
             {
-                var (i0, i1) = Threads.Range(tilesM, pm, part / pn);
-                var (j0, j1) = Threads.Range(tilesN, pn, part % pn);
-                Block(p.Sub(i0 * TK.MR, Math.Min(p.M, i1 * TK.MR), j0 * TK.NR, Math.Min(p.N, j1 * TK.NR)));
-            });
+                var (i0, i1) = Threads.Range(_p.M, _pm, part / _pn);
+                var (j0, j1) = Threads.Range(_tilesN, _pn, part % _pn);
+                Block(_p.Sub(i0, i1, j0 * TK.NR, Math.Min(_p.N, j1 * TK.NR)));
+            }
+        }
+
+        /// <summary>
+        /// Whether <see cref="Block"/> reads op(B)'s rows where they are instead of packing them: when B is read only
+        /// once (one row sliver), or when it is small enough (≤ 256 KiB) to stay in L2 anyway: packing then costs more
+        /// than it saves (64×64×64: 5.4 µs instead of 8.3).
+        /// </summary>
+        private static bool DirectlyReadB(Problem p) => !p.TransB && (p.M <= TK.MR || (long)p.K * p.N <= DirectB);
 
         /// <summary>The whole blocked loop nest on one thread.</summary>
         [SkipLocalsInit]
@@ -229,10 +255,7 @@ internal static unsafe class GemmF32
             var ncMax = Even(p.N, NC, nr);
             var buf = GemmBuffers.Get(mcMax * KC, KC * ncMax);
             var tile = stackalloc float[mr * nr];
-            // Skip packing B and read op(B)'s rows where they are when B is read only once (one row sliver), or when
-            // it is small enough (≤ 256 KiB) to stay in L2 anyway: packing then costs more than it saves
-            // (64×64×64: 5.4 µs instead of 8.3).
-            var directB = !p.TransB && (p.M <= mr || (long)p.K * p.N <= DirectB);
+            var directB = DirectlyReadB(p);
             var depth = SliceDepth(p.K);
             for (var pc = 0; pc < p.K; pc += depth)
             {
