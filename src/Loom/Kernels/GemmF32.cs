@@ -40,6 +40,10 @@ internal static unsafe class GemmF32
     /// <summary>Largest op(B) (in floats) that is read in place rather than packed, when it is not transposed.</summary>
     public const long DirectB = 1 << 16;
 
+    /// <summary>Widest product whose A is read in place rather than packed (when not transposed; LOOM_GEMM_DIRECTA=0 never).</summary>
+    public static readonly int DirectAColumns =
+        int.TryParse(Environment.GetEnvironmentVariable("LOOM_GEMM_DIRECTA"), out var v) && v >= 0 ? v : 256;
+
     /// <summary>
     /// The depth of the k slices: equal slices of at most KC (k = 512 → 2 × 256, not 384 + 128), the same for
     /// every part and path, so that each element of C is summed in the same groups.
@@ -70,7 +74,7 @@ internal static unsafe class GemmF32
     /// 96³ faster (13.5 vs 18.5 µs), as are 8×512·512×512 (28 vs 38 µs) and 32×128·128×128 (9.9 vs 11.1 µs).
     /// </remarks>
     public static readonly long ParallelWork =
-        long.TryParse(Environment.GetEnvironmentVariable("LOOM_GEMM_PARALLEL_WORK"), out var w) && w >= 0 ? w : 80L * 80 * 80;
+        long.TryParse(Environment.GetEnvironmentVariable("LOOM_GEMM_PARALLEL_WORK"), out var w) && w >= 0 ? w : 48L * 48 * 48;
 
     private static GemmKernelWidth _width = Detect();
 
@@ -186,12 +190,13 @@ internal static unsafe class GemmF32
         /// pm even ranges (a part's last sliver may be short: the kernels run any row count at the same speed per
         /// row), columns into pn ranges of whole NR-wide tiles (a split tile would need the scratch-tile edge path).
         /// The grid whose largest part has the fewest elements wins; on a tie, the one that packs the least (each
-        /// part packs its own rows of A, and its columns of B unless B is read in place). 64×64·64×64 on two
-        /// threads: 32 rows each, packing half of A each, rather than 32 columns each, packing all of A twice.
-        /// Depends only on sizes and thread count, never on timing.
+        /// part packs its own rows of A unless A is read in place, and its columns of B unless B is); when neither
+        /// is packed (small products: 64×64·64×64 on two threads), the row split, whose parts share at most one
+        /// cache line of C where a column split's share up to one per row. Depends only on sizes and thread count.
         /// </summary>
         private static (int Pm, int Pn) Grid(int tilesN, int target, Problem p)
         {
+            var packA = !DirectlyReadA(p);
             var packB = !DirectlyReadB(p);
             for (; target > 1; target--)
             {
@@ -202,8 +207,9 @@ internal static unsafe class GemmF32
                     var pm = target / pn;
                     if (pm * pn != target || pm > p.M) continue;
                     var span = (long)((p.M + pm - 1) / pm) * Math.Min(p.N, (tilesN + pn - 1) / pn * TK.NR);
-                    var packed = (long)pn * p.M * p.K + (packB ? (long)pm * p.K * p.N : 0);
-                    if (span < bestSpan || (span == bestSpan && packed < bestPacked)) (best, bestSpan, bestPacked) = ((pm, pn), span, packed);
+                    var packed = (packA ? (long)pn * p.M * p.K : 0) + (packB ? (long)pm * p.K * p.N : 0);
+                    if (span < bestSpan || (span == bestSpan && (packed < bestPacked || packed == 0)))
+                        (best, bestSpan, bestPacked) = ((pm, pn), span, packed);
                 }
                 if (best.Item1 > 0) return best;
             }
@@ -239,6 +245,15 @@ internal static unsafe class GemmF32
         /// </summary>
         private static bool DirectlyReadB(Problem p) => !p.TransB && (p.M <= TK.MR || (long)p.K * p.N <= DirectB);
 
+        /// <summary>
+        /// Whether <see cref="Block"/> reads op(A) = A's rows in place instead of packing them (512-bit kernel only):
+        /// when C is at most <see cref="DirectAColumns"/> wide, each A sliver meets at most 8 B slivers and packing
+        /// it cost more than the strided reads (1 thread, Zen 4: 64³ 4.8 vs 5.25 µs, 196×64·64×288 63 vs 70 µs,
+        /// 256³ 293 vs 303 µs). Not when rows are a multiple of 4 KiB apart: the 14 rows of a tile then fall into
+        /// one L1 set (256×256·1024: 1560 vs 1260 µs; 1024³: 26 vs 21 ms).
+        /// </summary>
+        private static bool DirectlyReadA(Problem p) => TK.RowsA && !p.TransA && p.N <= DirectAColumns && p.Lda % 1024 != 0;
+
         /// <summary>The whole blocked loop nest on one thread.</summary>
         [SkipLocalsInit]
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -256,6 +271,7 @@ internal static unsafe class GemmF32
             var buf = GemmBuffers.Get(mcMax * KC, KC * ncMax);
             var tile = stackalloc float[mr * nr];
             var directB = DirectlyReadB(p);
+            var directA = DirectlyReadA(p);
             var depth = SliceDepth(p.K);
             for (var pc = 0; pc < p.K; pc += depth)
             {
@@ -264,19 +280,28 @@ internal static unsafe class GemmF32
                 for (var ic = 0; ic < p.M; ic += mcMax)
                 {
                     var mc = Math.Min(mcMax, p.M - ic);
-                    for (var ir = 0; ir < mc; ir += mr)
-                        GemmPack.A(buf.A + (nint)ir * kc, mr, Math.Min(mr, mc - ir), kc, p.AAt(ic + ir, pc), p.Lda, p.TransA);
+                    // Slivers of even height (16 rows: 8 + 8, not 14 + 2, whose 4 accumulators per k cannot keep
+                    // the FMA units busy); sliver s is packed at s·MR·kc.
+                    var slivers = (mc + mr - 1) / mr;
+                    for (var sl = 0; sl < slivers && !directA; sl++)
+                    {
+                        var (r0, r1) = Threads.Range(mc, slivers, sl);
+                        GemmPack.A(buf.A + (nint)sl * mr * kc, mr, r1 - r0, kc, p.AAt(ic + r0, pc), p.Lda, p.TransA);
+                    }
                     for (var jc = 0; jc < p.N; jc += ncMax)
                     {
                         var nc = Math.Min(ncMax, p.N - jc);
                         var full = nc - nc % nr;
                         if (!directB) GemmPack.B(buf.B, nr, kc, nc, p.BAt(pc, jc), p.Ldb, p.TransB);
                         else if (full < nc) GemmPack.B(buf.B, nr, kc, nc - full, p.BAt(pc, jc + full), p.Ldb, false);
-                        for (var ir = 0; ir < mc; ir += mr)
+                        for (var sl = 0; sl < slivers; sl++)
                         {
-                            var rows = Math.Min(mr, mc - ir);
-                            var a = buf.A + (nint)ir * kc;
-                            var cRow = p.C + (nint)(ic + ir) * p.Ldc + jc;
+                            var (r0, r1) = Threads.Range(mc, slivers, sl);
+                            var rows = r1 - r0;
+                            // lda = 0: the packed sliver; else A's rows in place.
+                            var a = directA ? p.AAt(ic + r0, pc) : buf.A + (nint)sl * mr * kc;
+                            nint lda = directA ? p.Lda : 0;
+                            var cRow = p.C + (nint)(ic + r0) * p.Ldc + jc;
                             for (var jr = 0; jr < nc; jr += nr)
                             {
                                 float* bs;
@@ -288,8 +313,8 @@ internal static unsafe class GemmF32
                                     bStride = p.Ldb;
                                 }
                                 else bs = buf.B;
-                                if (jr < full) TK.Tile(rows, kc, a, bs, bStride, cRow + jr, p.Ldc, p.Alpha, beta);
-                                else Edge(rows, nc - jr, kc, a, bs, tile, cRow + jr, p.Ldc, p.Alpha, beta);
+                                if (jr < full) Tile(rows, kc, a, lda, bs, bStride, cRow + jr, p.Ldc, p.Alpha, beta);
+                                else Edge(rows, nc - jr, kc, a, lda, bs, tile, cRow + jr, p.Ldc, p.Alpha, beta);
                             }
                         }
                     }
@@ -297,14 +322,22 @@ internal static unsafe class GemmF32
             }
         }
 
+        /// <summary>One tile: A packed (lda = 0) or read in place.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Tile(int rows, int kc, float* a, nint lda, float* b, nint bStride, float* c, nint ldc, float alpha, float beta)
+        {
+            if (lda == 0) TK.Tile(rows, kc, a, b, bStride, c, ldc, alpha, beta);
+            else TK.TileRowsA(rows, kc, a, lda, b, bStride, c, ldc, alpha, beta);
+        }
+
         /// <summary>
         /// A tile narrower than NR: the kernel writes its raw sums to a scratch tile, then they are merged with the
         /// same rounding as the kernel's own merge (alpha·acc, or fma(acc, alpha, beta·C)).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Edge(int rows, int cols, int kc, float* a, float* b, float* tile, float* c, int ldc, float alpha, float beta)
+        private static void Edge(int rows, int cols, int kc, float* a, nint lda, float* b, float* tile, float* c, int ldc, float alpha, float beta)
         {
-            TK.Tile(rows, kc, a, b, TK.NR, tile, TK.NR, 1f, 0f);
+            Tile(rows, kc, a, lda, b, TK.NR, tile, TK.NR, 1f, 0f);
             for (var i = 0; i < rows; i++)
             {
                 var t = tile + i * TK.NR;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 
 namespace Loom.Kernels;
@@ -63,6 +64,7 @@ internal static class GemmTeam
     public static void For(int parts, Action<int> body) => For(parts, new Adapter(body));
 
     /// <summary>Runs work.Run(part) for every part in [0, parts), on the calling thread and the workers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // no slow tier-0 code in the first calls' hand-offs
     public static void For(int parts, ITeamWork work)
     {
         var helpers = Math.Min(Threads.Count, parts) - 1;
@@ -97,6 +99,7 @@ internal static class GemmTeam
 
     // The caller's own parts are done; a worker still runs one. Usually a few hundred nanoseconds: PAUSE, then (if the
     // worker was preempted) back off to yielding the core.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AwaitParts()
     {
         for (var i = 0; i < 4096; i++)
@@ -109,6 +112,7 @@ internal static class GemmTeam
     }
 
     /// <summary>Claims and runs parts of job <paramref name="generation"/> until none is left.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Work(int generation)
     {
         while (true)
@@ -133,6 +137,7 @@ internal static class GemmTeam
     private static void Start(int index) =>
         new Thread(() => Loop(index)) { IsBackground = true, Name = $"Loom GEMM worker {index + 1}" }.Start();
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Loop(int index)
     {
         _isWorker = true;
@@ -155,8 +160,10 @@ internal static class GemmTeam
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Generation() => (int)(Volatile.Read(ref _state) >> 32);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Pause()
     {
         if (X86Base.IsSupported) X86Base.Pause();
