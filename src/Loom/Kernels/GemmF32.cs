@@ -20,8 +20,9 @@ public enum GemmKernelWidth
 /// Single-precision GEMM, GotoBLAS/BLIS style. For each KC-deep slice of k, up to MC rows of op(A) are packed into
 /// MR-row slivers (k-major); for each NC-wide column block, the kc×nc block of op(B) is packed into NR-column
 /// slivers; then each A sliver (in L1) meets every B sliver of the block in the register-blocked micro-kernel
-/// (<see cref="IGemmKernel"/>). Work is split over threads by fixed column (or row) ranges aligned to tiles, never
-/// over k, so each element's summation order is the same for any schedule.
+/// (<see cref="IGemmKernel"/>); a small op(A) or op(B) is read in place instead of packed. Work is split over threads
+/// by fixed column ranges aligned to tiles and even row ranges, never over k, so each element's summation order is the
+/// same for any schedule.
 /// </summary>
 internal static unsafe class GemmF32
 {
@@ -68,10 +69,14 @@ internal static unsafe class GemmF32
     private static int Knob(string name, int value) =>
         int.TryParse(Environment.GetEnvironmentVariable(name), out var v) && v is >= 1 and <= 1 << 16 ? (v + 31) / 32 * 32 : value;
 
-    /// <summary>Below this many multiply-adds a single thread does the work (dispatch costs more than it saves).</summary>
+    /// <summary>
+    /// Below this many multiply-adds a single thread does the work (dispatch costs more than it saves);
+    /// <c>LOOM_GEMM_PARALLEL_WORK</c> overrides it.
+    /// </summary>
     /// <remarks>
-    /// Measured on Zen 4 (2 cores) with <see cref="GemmTeam"/>: 64³ is slower on two threads (8.8 vs 6.2 µs),
-    /// 96³ faster (13.5 vs 18.5 µs), as are 8×512·512×512 (28 vs 38 µs) and 32×128·128×128 (9.9 vs 11.1 µs).
+    /// Measured on Zen 4 (2 cores, loaded machine, best chunks) with the allocation-free <see cref="GemmTeam"/> hand-off:
+    /// 48³ 3.2 µs on two threads against 3.9 on one, 64³ 3.8 against 4.8; at 40³ a wash (2.4 vs 2.5 µs), 32×64·64×48
+    /// and 32³ slower on two (1.9 vs 1.8, 0.74 vs 0.68 µs). (With the earlier team, 64³ took 8.8 µs on two threads.)
     /// </remarks>
     public static readonly long ParallelWork =
         long.TryParse(Environment.GetEnvironmentVariable("LOOM_GEMM_PARALLEL_WORK"), out var w) && w >= 0 ? w : 48L * 48 * 48;
