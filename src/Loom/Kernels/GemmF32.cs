@@ -20,8 +20,9 @@ public enum GemmKernelWidth
 /// Single-precision GEMM, GotoBLAS/BLIS style. For each KC-deep slice of k, up to MC rows of op(A) are packed into
 /// MR-row slivers (k-major); for each NC-wide column block, the kc×nc block of op(B) is packed into NR-column
 /// slivers; then each A sliver (in L1) meets every B sliver of the block in the register-blocked micro-kernel
-/// (<see cref="IGemmKernel"/>). Work is split over threads by fixed column (or row) ranges aligned to tiles, never
-/// over k, so each element's summation order is the same for any schedule.
+/// (<see cref="IGemmKernel"/>); a small op(A) or op(B) is read in place instead of packed. Work is split over threads
+/// by fixed column ranges aligned to tiles and even row ranges, never over k, so each element's summation order is the
+/// same for any schedule.
 /// </summary>
 internal static unsafe class GemmF32
 {
@@ -39,6 +40,10 @@ internal static unsafe class GemmF32
 
     /// <summary>Largest op(B) (in floats) that is read in place rather than packed, when it is not transposed.</summary>
     public const long DirectB = 1 << 16;
+
+    /// <summary>Widest product whose A is read in place rather than packed (when not transposed; LOOM_GEMM_DIRECTA=0 never).</summary>
+    public static readonly int DirectAColumns =
+        int.TryParse(Environment.GetEnvironmentVariable("LOOM_GEMM_DIRECTA"), out var v) && v >= 0 ? v : 256;
 
     /// <summary>
     /// The depth of the k slices: equal slices of at most KC (k = 512 → 2 × 256, not 384 + 128), the same for
@@ -64,12 +69,17 @@ internal static unsafe class GemmF32
     private static int Knob(string name, int value) =>
         int.TryParse(Environment.GetEnvironmentVariable(name), out var v) && v is >= 1 and <= 1 << 16 ? (v + 31) / 32 * 32 : value;
 
-    /// <summary>Below this many multiply-adds a single thread does the work (dispatch costs more than it saves).</summary>
+    /// <summary>
+    /// Below this many multiply-adds a single thread does the work (dispatch costs more than it saves);
+    /// <c>LOOM_GEMM_PARALLEL_WORK</c> overrides it.
+    /// </summary>
     /// <remarks>
-    /// Measured on Zen 4 (2 cores) with <see cref="GemmTeam"/>: 64³ is slower on two threads (8.8 vs 6.2 µs),
-    /// 96³ faster (13.5 vs 18.5 µs), as are 8×512·512×512 (28 vs 38 µs) and 32×128·128×128 (9.9 vs 11.1 µs).
+    /// Measured on Zen 4 (2 cores, loaded machine, best chunks) with the allocation-free <see cref="GemmTeam"/> hand-off:
+    /// 48³ 3.2 µs on two threads against 3.9 on one, 64³ 3.8 against 4.8; at 40³ a wash (2.4 vs 2.5 µs), 32×64·64×48
+    /// and 32³ slower on two (1.9 vs 1.8, 0.74 vs 0.68 µs). (With the earlier team, 64³ took 8.8 µs on two threads.)
     /// </remarks>
-    public const long ParallelWork = 80L * 80 * 80;
+    public static readonly long ParallelWork =
+        long.TryParse(Environment.GetEnvironmentVariable("LOOM_GEMM_PARALLEL_WORK"), out var w) && w >= 0 ? w : 48L * 48 * 48;
 
     private static GemmKernelWidth _width = Detect();
 
@@ -167,25 +177,32 @@ internal static unsafe class GemmF32
                 return;
             }
             var tilesN = (p.N + TK.NR - 1) / TK.NR;
-            var tilesM = (p.M + TK.MR - 1) / TK.MR;
             // One part per thread: two per thread (so an idle thread could take over a preempted one's part) was
             // no faster on the busy 2-core machine, and slower for small products (n = 256: best 183 vs 211 GFLOP/s).
-            var (pm, pn) = Grid(tilesM, tilesN, threads, p);
+            var (pm, pn) = Grid(tilesN, threads, p);
             if (pm * pn == 1)
             {
                 Block(p);
                 return;
             }
-            Split(p, tilesM, tilesN, pm, pn);
+            var split = Split.Mine ??= new Split();
+            split.Set(p, tilesN, pm, pn);
+            GemmTeam.For(pm * pn, split);
         }
 
         /// <summary>
-        /// Splits C into a pm × pn grid of parts (whole tiles; pm·pn = <paramref name="target"/> where the tiles
-        /// allow): the grid whose largest part has the fewest tiles, then the one that packs the least (each part
-        /// packs its own rows of A and columns of B). Depends only on sizes and thread count, never on timing.
+        /// Splits C into a pm × pn grid of parts (pm·pn = <paramref name="target"/> where the sizes allow): rows into
+        /// pm even ranges (a part's last sliver may be short: the kernels run any row count at the same speed per
+        /// row), columns into pn ranges of whole NR-wide tiles (a split tile would need the scratch-tile edge path).
+        /// The grid whose largest part has the fewest elements wins; on a tie, the one that packs the least (each
+        /// part packs its own rows of A unless A is read in place, and its columns of B unless B is); when neither
+        /// is packed (small products: 64×64·64×64 on two threads), the row split, whose parts share at most one
+        /// cache line of C where a column split's share up to one per row. Depends only on sizes and thread count.
         /// </summary>
-        private static (int Pm, int Pn) Grid(int tilesM, int tilesN, int target, Problem p)
+        private static (int Pm, int Pn) Grid(int tilesN, int target, Problem p)
         {
+            var packA = !DirectlyReadA(p);
+            var packB = !DirectlyReadB(p);
             for (; target > 1; target--)
             {
                 (int, int) best = (0, 0);
@@ -193,25 +210,54 @@ internal static unsafe class GemmF32
                 for (var pn = Math.Min(target, tilesN); pn >= 1; pn--)
                 {
                     var pm = target / pn;
-                    if (pm * pn != target || pm > tilesM) continue;
-                    var span = (long)((tilesM + pm - 1) / pm) * ((tilesN + pn - 1) / pn);
-                    var packed = (long)pn * p.M * p.K + (long)pm * p.K * p.N;
-                    if (span < bestSpan || (span == bestSpan && packed < bestPacked)) (best, bestSpan, bestPacked) = ((pm, pn), span, packed);
+                    if (pm * pn != target || pm > p.M) continue;
+                    var span = (long)((p.M + pm - 1) / pm) * Math.Min(p.N, (tilesN + pn - 1) / pn * TK.NR);
+                    var packed = (packA ? (long)pn * p.M * p.K : 0) + (packB ? (long)pm * p.K * p.N : 0);
+                    if (span < bestSpan || (span == bestSpan && (packed < bestPacked || packed == 0)))
+                        (best, bestSpan, bestPacked) = ((pm, pn), span, packed);
                 }
                 if (best.Item1 > 0) return best;
             }
             return (1, 1);
         }
 
-        // Apart from Run so that the closure is allocated only when threads are used (a captured parameter is
-        // hoisted into the closure object at the start of the method that declares it).
-        private static void Split(Problem p, int tilesM, int tilesN, int pm, int pn) =>
-            GemmTeam.For(pm * pn, part =>
+        /// <summary>
+        /// The parts of one split product. One instance per calling thread, reused (no closure or allocation per
+        /// call: a 64³ product on two threads takes ~3 µs); only that thread's <see cref="GemmTeam.For(int, ITeamWork)"/> reads it.
+        /// </summary>
+        private sealed class Split : ITeamWork
+        {
+            [ThreadStatic]
+            public static Split? Mine;
+
+            private Problem _p;
+            private int _tilesN, _pm, _pn;
+
+            public void Set(Problem p, int tilesN, int pm, int pn) => (_p, _tilesN, _pm, _pn) = (p, tilesN, pm, pn);
+
+            public void Run(int part)
             {
-                var (i0, i1) = Threads.Range(tilesM, pm, part / pn);
-                var (j0, j1) = Threads.Range(tilesN, pn, part % pn);
-                Block(p.Sub(i0 * TK.MR, Math.Min(p.M, i1 * TK.MR), j0 * TK.NR, Math.Min(p.N, j1 * TK.NR)));
-            });
+                var (i0, i1) = Threads.Range(_p.M, _pm, part / _pn);
+                var (j0, j1) = Threads.Range(_tilesN, _pn, part % _pn);
+                Block(_p.Sub(i0, i1, j0 * TK.NR, Math.Min(_p.N, j1 * TK.NR)));
+            }
+        }
+
+        /// <summary>
+        /// Whether <see cref="Block"/> reads op(B)'s rows where they are instead of packing them: when B is read only
+        /// once (one row sliver), or when it is small enough (≤ 256 KiB) to stay in L2 anyway: packing then costs more
+        /// than it saves (64×64×64: 5.4 µs instead of 8.3).
+        /// </summary>
+        private static bool DirectlyReadB(Problem p) => !p.TransB && (p.M <= TK.MR || (long)p.K * p.N <= DirectB);
+
+        /// <summary>
+        /// Whether <see cref="Block"/> reads op(A) = A's rows in place instead of packing them (512-bit kernel only):
+        /// when C is at most <see cref="DirectAColumns"/> wide, each A sliver meets at most 8 B slivers and packing
+        /// it cost more than the strided reads (1 thread, Zen 4: 64³ 4.8 vs 5.25 µs, 196×64·64×288 63 vs 70 µs,
+        /// 256³ 293 vs 303 µs). Not when rows are a multiple of 4 KiB apart: the 14 rows of a tile then fall into
+        /// one L1 set (256×256·1024: 1560 vs 1260 µs; 1024³: 26 vs 21 ms).
+        /// </summary>
+        private static bool DirectlyReadA(Problem p) => TK.RowsA && !p.TransA && p.N <= DirectAColumns && p.Lda % 1024 != 0;
 
         /// <summary>The whole blocked loop nest on one thread.</summary>
         [SkipLocalsInit]
@@ -229,10 +275,8 @@ internal static unsafe class GemmF32
             var ncMax = Even(p.N, NC, nr);
             var buf = GemmBuffers.Get(mcMax * KC, KC * ncMax);
             var tile = stackalloc float[mr * nr];
-            // Skip packing B and read op(B)'s rows where they are when B is read only once (one row sliver), or when
-            // it is small enough (≤ 256 KiB) to stay in L2 anyway: packing then costs more than it saves
-            // (64×64×64: 5.4 µs instead of 8.3).
-            var directB = !p.TransB && (p.M <= mr || (long)p.K * p.N <= DirectB);
+            var directB = DirectlyReadB(p);
+            var directA = DirectlyReadA(p);
             var depth = SliceDepth(p.K);
             for (var pc = 0; pc < p.K; pc += depth)
             {
@@ -241,19 +285,28 @@ internal static unsafe class GemmF32
                 for (var ic = 0; ic < p.M; ic += mcMax)
                 {
                     var mc = Math.Min(mcMax, p.M - ic);
-                    for (var ir = 0; ir < mc; ir += mr)
-                        GemmPack.A(buf.A + (nint)ir * kc, mr, Math.Min(mr, mc - ir), kc, p.AAt(ic + ir, pc), p.Lda, p.TransA);
+                    // Slivers of even height (16 rows: 8 + 8, not 14 + 2, whose 4 accumulators per k cannot keep
+                    // the FMA units busy); sliver s is packed at s·MR·kc.
+                    var slivers = (mc + mr - 1) / mr;
+                    for (var sl = 0; sl < slivers && !directA; sl++)
+                    {
+                        var (r0, r1) = Threads.Range(mc, slivers, sl);
+                        GemmPack.A(buf.A + (nint)sl * mr * kc, mr, r1 - r0, kc, p.AAt(ic + r0, pc), p.Lda, p.TransA);
+                    }
                     for (var jc = 0; jc < p.N; jc += ncMax)
                     {
                         var nc = Math.Min(ncMax, p.N - jc);
                         var full = nc - nc % nr;
                         if (!directB) GemmPack.B(buf.B, nr, kc, nc, p.BAt(pc, jc), p.Ldb, p.TransB);
                         else if (full < nc) GemmPack.B(buf.B, nr, kc, nc - full, p.BAt(pc, jc + full), p.Ldb, false);
-                        for (var ir = 0; ir < mc; ir += mr)
+                        for (var sl = 0; sl < slivers; sl++)
                         {
-                            var rows = Math.Min(mr, mc - ir);
-                            var a = buf.A + (nint)ir * kc;
-                            var cRow = p.C + (nint)(ic + ir) * p.Ldc + jc;
+                            var (r0, r1) = Threads.Range(mc, slivers, sl);
+                            var rows = r1 - r0;
+                            // lda = 0: the packed sliver; else A's rows in place.
+                            var a = directA ? p.AAt(ic + r0, pc) : buf.A + (nint)sl * mr * kc;
+                            nint lda = directA ? p.Lda : 0;
+                            var cRow = p.C + (nint)(ic + r0) * p.Ldc + jc;
                             for (var jr = 0; jr < nc; jr += nr)
                             {
                                 float* bs;
@@ -265,8 +318,8 @@ internal static unsafe class GemmF32
                                     bStride = p.Ldb;
                                 }
                                 else bs = buf.B;
-                                if (jr < full) TK.Tile(rows, kc, a, bs, bStride, cRow + jr, p.Ldc, p.Alpha, beta);
-                                else Edge(rows, nc - jr, kc, a, bs, tile, cRow + jr, p.Ldc, p.Alpha, beta);
+                                if (jr < full) Tile(rows, kc, a, lda, bs, bStride, cRow + jr, p.Ldc, p.Alpha, beta);
+                                else Edge(rows, nc - jr, kc, a, lda, bs, tile, cRow + jr, p.Ldc, p.Alpha, beta);
                             }
                         }
                     }
@@ -274,14 +327,22 @@ internal static unsafe class GemmF32
             }
         }
 
+        /// <summary>One tile: A packed (lda = 0) or read in place.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Tile(int rows, int kc, float* a, nint lda, float* b, nint bStride, float* c, nint ldc, float alpha, float beta)
+        {
+            if (lda == 0) TK.Tile(rows, kc, a, b, bStride, c, ldc, alpha, beta);
+            else TK.TileRowsA(rows, kc, a, lda, b, bStride, c, ldc, alpha, beta);
+        }
+
         /// <summary>
         /// A tile narrower than NR: the kernel writes its raw sums to a scratch tile, then they are merged with the
         /// same rounding as the kernel's own merge (alpha·acc, or fma(acc, alpha, beta·C)).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Edge(int rows, int cols, int kc, float* a, float* b, float* tile, float* c, int ldc, float alpha, float beta)
+        private static void Edge(int rows, int cols, int kc, float* a, nint lda, float* b, float* tile, float* c, int ldc, float alpha, float beta)
         {
-            TK.Tile(rows, kc, a, b, TK.NR, tile, TK.NR, 1f, 0f);
+            Tile(rows, kc, a, lda, b, TK.NR, tile, TK.NR, 1f, 0f);
             for (var i = 0; i < rows; i++)
             {
                 var t = tile + i * TK.NR;

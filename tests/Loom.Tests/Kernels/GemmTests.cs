@@ -135,10 +135,13 @@ public class GemmTests
         Assert.Equal(two[..c.N], one);
     }
 
-    [Fact]
-    public void SmallProductsDoNotAllocate()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void SmallProductsDoNotAllocate(int threads)
     {
-        // Below the threading threshold a call allocates nothing once the thread's packing buffers exist.
+        // A call allocates nothing once the thread's packing buffers exist: on one thread, and on two, where 64³ is
+        // split between the caller and a team worker (a reused job object, no closure).
         var a = new float[64 * 64];
         var b = new float[64 * 64];
         var c = new float[64 * 64];
@@ -151,10 +154,79 @@ public class GemmTests
                 Gemm.Run(false, false, 1, 64, 64, 1f, a, 64, b, 64, 0f, c, 64);
             }
         }
-        Calls();
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        Calls();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        With(Gemm.KernelWidth, threads, () =>
+        {
+            Calls();
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            Calls();
+            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        });
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void InPlaceAMatchesPackedABitwise(GemmKernelWidth width)
+    {
+        // op(A) = A is read in place by the 512-bit kernel when C is at most 256 columns wide (and A's rows are not a
+        // multiple of 4 KiB apart); op(A) = (Aᵀ)ᵀ is always packed. Same FMAs in the same order: the same bits, on
+        // one thread and split over two, for row counts around the 14-row tile, edge columns, two k slices and beta.
+        int[][] sizes = [[1, 1, 1], [3, 7, 5], [13, 33, 17], [14, 32, 64], [15, 64, 64], [16, 256, 40], [29, 250, 400],
+            [64, 64, 64], [100, 96, 300], [47, 48, 49], [5, 40, 1024], [200, 17, 30]];
+        var seed = 11;
+        foreach (var s in sizes)
+        {
+            foreach (var beta in new[] { 0f, 0.5f })
+            {
+                var direct = new Case(false, false, s[0], s[1], s[2], 3, 1, 2, 1.5f, beta, seed++);
+                var (a, b, c0) = Data<float>(direct);
+                var viaTranspose = direct with { TransA = true, PadA = 1 };
+                var at = new float[viaTranspose.LengthA];
+                for (var i = 0; i < direct.M; i++)
+                {
+                    for (var p = 0; p < direct.K; p++) at[p * viaTranspose.Lda + i] = a[i * direct.Lda + p];
+                }
+                foreach (var threads in new[] { 1, 2 })
+                {
+                    var inPlace = (float[])c0.Clone();
+                    var packed = (float[])c0.Clone();
+                    With(width, threads, () =>
+                    {
+                        Gemm.Run(false, false, direct.M, direct.N, direct.K, direct.Alpha, a, direct.Lda, b, direct.Ldb, beta, inPlace, direct.Ldc);
+                        Gemm.Run(true, false, direct.M, direct.N, direct.K, direct.Alpha, at, viaTranspose.Lda, b, direct.Ldb, beta, packed, direct.Ldc);
+                    });
+                    Compare(direct, a, b, c0, inPlace, 4 * 6e-8);
+                    Assert.Equal(packed, inPlace);
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void SmallSplitProductsAreBitwiseIndependentOfThreads(GemmKernelWidth width)
+    {
+        // From 48³ multiply-adds on, products are split over the team (64³: 32 rows each); the split never changes
+        // how an element is summed, so one and two threads give the same bits, call after call.
+        int[][] sizes = [[64, 64, 64], [48, 48, 48], [50, 70, 33], [100, 20, 70], [16, 512, 128], [32, 128, 512], [9, 300, 60]];
+        var seed = 40;
+        foreach (var s in sizes)
+        {
+            foreach (var (ta, tb) in new[] { (false, false), (true, false), (false, true), (true, true) })
+            {
+                var c = new Case(ta, tb, s[0], s[1], s[2], 1, 0, 1, 1f, 0.25f, seed++);
+                var (a, b, c0) = Data<float>(c);
+                float[] Once(int threads)
+                {
+                    var r = (float[])c0.Clone();
+                    With(width, threads, () => Gemm.Run(ta, tb, c.M, c.N, c.K, c.Alpha, a, c.Lda, b, c.Ldb, c.Beta, r, c.Ldc));
+                    return r;
+                }
+                var two = Once(2);
+                Compare(c, a, b, c0, two, 4 * 6e-8);
+                Assert.Equal(two, Once(2));
+                Assert.Equal(two, Once(1));
+            }
+        }
     }
 
     [Fact]
@@ -167,6 +239,14 @@ public class GemmTests
                 var counts = new int[1 + round % 9];
                 GemmTeam.For(counts.Length, p => Interlocked.Increment(ref counts[p]));
                 Assert.All(counts, n => Assert.Equal(1, n));
+            }
+            // A reused job object (as the GEMM driver's): every part of every job once, none of an earlier job again.
+            var work = new CountingWork();
+            for (var round = 0; round < 500; round++)
+            {
+                work.Counts = new int[1 + round % 5];
+                GemmTeam.For(work.Counts.Length, work);
+                Assert.All(work.Counts, n => Assert.Equal(1, n));
             }
             var ex = Assert.Throws<AggregateException>(() => GemmTeam.For(4, p =>
             {
@@ -202,6 +282,18 @@ public class GemmTests
         Assert.Contains("A is 4×4", ex.Message, StringComparison.Ordinal);
         Assert.Throws<LoomException>(() =>
             Gemm.Run(false, false, 4, 4, 4, 1f, new float[16], 3, new float[16], 4, 0f, new float[16], 4));
+    }
+
+    private sealed class CountingWork : ITeamWork
+    {
+        public int[] Counts = [];
+
+        public void Run(int part)
+        {
+            var counts = Counts;
+            Thread.SpinWait(50); // long enough for the worker to claim some parts
+            Interlocked.Increment(ref counts[part]);
+        }
     }
 
     private static void CheckFloat(Case c)
