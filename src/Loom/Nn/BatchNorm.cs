@@ -49,44 +49,20 @@ public abstract class BatchNormBase : Module
     {
         if (!AcceptsRank(input.Rank) || input.Shape[1] != NumFeatures)
             throw new LoomException($"{TypeName}: expected input {ExpectedInput} with C = {NumFeatures}, found {input.Shape}");
-        var axes = Enumerable.Range(0, input.Rank).Where(a => a != 1).ToArray();
-        var viewDims = Enumerable.Repeat(1, input.Rank).ToArray();
-        viewDims[1] = NumFeatures;
-        var view = new Shape(viewDims);
-        Tensor mean, var;
+        if (Training && input.Numel / NumFeatures <= 1)
+            throw new LoomException($"{TypeName}: expected more than 1 value per channel when training, got input {input.Shape}");
         var useBatch = Training || !TrackRunningStats;
-        if (useBatch)
+        var track = Training && TrackRunningStats;
+        var momentum = Momentum ?? 0.0;
+        if (track)
         {
-            var count = input.Numel / NumFeatures;
-            if (Training && count <= 1)
-                throw new LoomException($"{TypeName}: expected more than 1 value per channel when training, got input {input.Shape}");
-            mean = Functional.Mean(input, axes, keepDim: true);
-            var centered = input - mean;
-            var = Functional.Mean(centered * centered, axes, keepDim: true);
-            if (Training && TrackRunningStats) UpdateRunningStats(mean, var, count);
-            var normalized = centered / Functional.Sqrt(var + Eps);
-            return ApplyAffine(normalized, view);
+            // PyTorch counts the batch first; momentum None is then the cumulative average 1/count.
+            var tracked = Get("num_batches_tracked").AsIntSpan();
+            tracked[0]++;
+            momentum = Momentum ?? 1.0 / tracked[0];
         }
-        mean = Functional.Reshape(Get("running_mean"), view);
-        var = Functional.Reshape(Get("running_var"), view);
-        return ApplyAffine((input - mean) / Functional.Sqrt(var + Eps), view);
-    }
-
-    private Tensor ApplyAffine(Tensor normalized, Shape view) =>
-        Affine ? normalized * Functional.Reshape(Get("weight"), view) + Functional.Reshape(Get("bias"), view) : normalized;
-
-    private void UpdateRunningStats(Tensor mean, Tensor biasedVar, int count)
-    {
-        using var _ = Autograd.NoGrad();
-        var tracked = Get("num_batches_tracked");
-        tracked.AsIntSpan()[0]++;
-        var factor = Momentum ?? 1.0 / tracked.AsIntSpan()[0];
-        var rm = Get("running_mean");
-        var rv = Get("running_var");
-        var m = mean.Detach();
-        var unbiased = biasedVar.Detach() * ((double)count / (count - 1));
-        rm.CopyFrom(Functional.Reshape(rm * (1 - factor) + Functional.Reshape(m, rm.Shape) * factor, rm.Shape));
-        rv.CopyFrom(Functional.Reshape(rv * (1 - factor) + Functional.Reshape(unbiased, rv.Shape) * factor, rv.Shape));
+        return Functional.BatchNorm(input, track || !useBatch ? Get("running_mean") : null, track || !useBatch ? Get("running_var") : null,
+            Affine ? Get("weight") : null, Affine ? Get("bias") : null, training: useBatch, momentum, Eps);
     }
 
     public override string ExtraRepr() =>
