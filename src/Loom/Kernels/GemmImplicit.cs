@@ -181,47 +181,13 @@ internal static unsafe partial class GemmImplicit
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void PackColumns(float* dst, int nr, int kc, int nc, in ImageColumns cols, int pc, int jc, float* row)
         {
-            var full = nc - nc % nr;
-            var sliver = (nint)kc * nr;
             for (var p0 = 0; p0 < kc; p0 += Group)
             {
                 // Unroll a few rows' stretches into L1 at once, then deal each row out to the slivers.
                 var group = Math.Min(Group, kc - p0);
                 cols.Rows(pc + p0, group, jc, nc, row, nc);
                 for (var p = p0; p < p0 + group; p++)
-                {
-                    var s = row + ((nint)(p - p0) * nc);
-                    var d = dst + ((nint)p * nr);
-                    var j = 0;
-                    if (nr == 32 && Vector512.IsHardwareAccelerated)
-                    {
-                        for (; j < full; j += 32, d += sliver)
-                        {
-                            Vector512.Load(s + j).Store(d);
-                            Vector512.Load(s + j + 16).Store(d + 16);
-                        }
-                    }
-                    else if (nr % 8 == 0 && Vector256.IsHardwareAccelerated)
-                    {
-                        for (; j < full; j += nr, d += sliver)
-                        {
-                            for (var t = 0; t < nr; t += 8) Vector256.Load(s + j + t).Store(d + t);
-                        }
-                    }
-                    else
-                    {
-                        for (; j < full; j += nr, d += sliver)
-                        {
-                            for (var t = 0; t < nr; t++) d[t] = s[j + t];
-                        }
-                    }
-                    if (full < nc)
-                    {
-                        var t = 0;
-                        for (; t < nc - full; t++) d[t] = s[full + t];
-                        for (; t < nr; t++) d[t] = 0f;
-                    }
-                }
+                    GemmPack.BRow(row + ((nint)(p - p0) * nc), dst + ((nint)p * nr), nr, kc, nc);
             }
         }
 

@@ -69,41 +69,44 @@ internal static unsafe class GemmPack
     // op(B)[p, j] = b[p·ldb + j]: walk b row by row (sequential reads) and deal each row out to the slivers.
     private static void BRows(float* dst, int nr, int kc, int nc, float* b, nint ldb)
     {
+        for (var p = 0; p < kc; p++) BRow(b + p * ldb, dst + p * nr, nr, kc, nc);
+    }
+
+    /// <summary>One row of B (nc floats at s) → its place in each sliver (nr floats, slivers kc·nr apart; the last
+    /// zero-padded). Shared by the packers that build B's rows elsewhere first (implicit conv GEMMs).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void BRow(float* s, float* d, int nr, int kc, int nc)
+    {
         var full = nc - nc % nr;
         var sliver = (nint)kc * nr;
-        for (var p = 0; p < kc; p++)
+        var j = 0;
+        if (nr == 32 && Vector512.IsHardwareAccelerated)
         {
-            var s = b + p * ldb;
-            var d = dst + p * nr;
-            var j = 0;
-            if (nr == 32 && Vector512.IsHardwareAccelerated)
+            for (; j < full; j += 32, d += sliver)
             {
-                for (; j < full; j += 32, d += sliver)
-                {
-                    Vector512.Load(s + j).Store(d);
-                    Vector512.Load(s + j + 16).Store(d + 16);
-                }
+                Vector512.Load(s + j).Store(d);
+                Vector512.Load(s + j + 16).Store(d + 16);
             }
-            else if (nr % 8 == 0 && Vector256.IsHardwareAccelerated)
+        }
+        else if (nr % 8 == 0 && Vector256.IsHardwareAccelerated)
+        {
+            for (; j < full; j += nr, d += sliver)
             {
-                for (; j < full; j += nr, d += sliver)
-                {
-                    for (var t = 0; t < nr; t += 8) Vector256.Load(s + j + t).Store(d + t);
-                }
+                for (var t = 0; t < nr; t += 8) Vector256.Load(s + j + t).Store(d + t);
             }
-            else
+        }
+        else
+        {
+            for (; j < full; j += nr, d += sliver)
             {
-                for (; j < full; j += nr, d += sliver)
-                {
-                    for (var t = 0; t < nr; t++) d[t] = s[j + t];
-                }
+                for (var t = 0; t < nr; t++) d[t] = s[j + t];
             }
-            if (full < nc)
-            {
-                var t = 0;
-                for (; t < nc - full; t++) d[t] = s[full + t];
-                for (; t < nr; t++) d[t] = 0f;
-            }
+        }
+        if (full < nc)
+        {
+            var t = 0;
+            for (; t < nc - full; t++) d[t] = s[full + t];
+            for (; t < nr; t++) d[t] = 0f;
         }
     }
 

@@ -85,44 +85,7 @@ internal static unsafe partial class GemmImplicit
                     }
                     s = row;
                 }
-                Deal(s, dst + ((nint)p * nr), nr, kc, nc);
-            }
-        }
-
-        /// <summary>One row of nc floats → its place in each sliver (nr floats, slivers kc·nr apart; the last zero-padded).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Deal(float* s, float* d, int nr, int kc, int nc)
-        {
-            var full = nc - nc % nr;
-            var sliver = (nint)kc * nr;
-            var j = 0;
-            if (nr == 32 && Vector512.IsHardwareAccelerated)
-            {
-                for (; j < full; j += 32, d += sliver)
-                {
-                    Vector512.Load(s + j).Store(d);
-                    Vector512.Load(s + j + 16).Store(d + 16);
-                }
-            }
-            else if (nr % 8 == 0 && Vector256.IsHardwareAccelerated)
-            {
-                for (; j < full; j += nr, d += sliver)
-                {
-                    for (var t = 0; t < nr; t += 8) Vector256.Load(s + j + t).Store(d + t);
-                }
-            }
-            else
-            {
-                for (; j < full; j += nr, d += sliver)
-                {
-                    for (var t = 0; t < nr; t++) d[t] = s[j + t];
-                }
-            }
-            if (full < nc)
-            {
-                var t = 0;
-                for (; t < nc - full; t++) d[t] = s[full + t];
-                for (; t < nr; t++) d[t] = 0f;
+                GemmPack.BRow(s, dst + ((nint)p * nr), nr, kc, nc);
             }
         }
 
