@@ -65,10 +65,23 @@ public sealed class BasicBlock : Module
 
     public override Tensor Forward(Tensor input)
     {
-        var y = Functional.Relu(Bn1.Forward(Conv1.Forward(input)));
-        y = Bn2.Forward(Conv2.Forward(y));
+        // Under no-grad nothing else holds the block's intermediates: each goes back to the storage pool as soon as
+        // its successor exists (a ResNet evaluated at batch 500 kept all of them until the batch ended).
+        var recycle = !Autograd.IsGradEnabled && StoragePool.Enabled;
+        Tensor Next(Tensor previous, Tensor next)
+        {
+            if (recycle) Sequential.GiveBackIntermediate(previous, input, next);
+            return next;
+        }
+        var c1 = Conv1.Forward(input);
+        var b1 = Next(c1, Bn1.Forward(c1));
+        var r1 = Next(b1, Functional.Relu(b1));
+        var c2 = Next(r1, Conv2.Forward(r1));
+        var y = Next(c2, Bn2.Forward(c2));
         var skip = Downsample?.Forward(input) ?? input;
-        return Functional.Relu(y + skip);
+        var sum = Next(y, y + skip);
+        if (recycle && !ReferenceEquals(skip, input)) Sequential.GiveBackIntermediate(skip, input, sum);
+        return Next(sum, Functional.Relu(sum));
     }
 
     public override string ExtraRepr() => $"{InPlanes}, {Planes}, stride={Stride}";

@@ -56,17 +56,25 @@ public sealed class Sequential : Module
             var (y, used) = Fusion ? FusedForward(i, x) : (null, 0);
             if (y is null) (y, used) = (_layers[i].Forward(x), 1);
             var consumer = _layers[i + used - 1];
-            if (recycle && producer is not null && KeepsNoReference(producer) && KeepsNoReference(_layers[i])
-                && !ReferenceEquals(x.Storage, y.Storage) && !ReferenceEquals(x.Storage, input.Storage) && !x.IsReleased)
-            {
-                var storage = x.Storage;
-                x.Release();
-                StoragePool.Return(storage);
-                RecycledOnThisThread++;
-            }
+            if (recycle && producer is not null && KeepsNoReference(producer) && KeepsNoReference(_layers[i]))
+                GiveBackIntermediate(x, input, y);
             (x, producer, i) = (y, consumer, i + used);
         }
         return x;
+    }
+
+    /// <summary>
+    /// Gives <paramref name="dead"/>'s array back to the storage pool unless it is shared with the block's
+    /// <paramref name="input"/> or with <paramref name="successor"/> (a view). Only for an intermediate the caller made
+    /// under no-grad, with built-in layers that keep no reference, once its successor has been computed.
+    /// </summary>
+    internal static void GiveBackIntermediate(Tensor dead, Tensor input, Tensor successor)
+    {
+        if (ReferenceEquals(dead.Storage, successor.Storage) || ReferenceEquals(dead.Storage, input.Storage) || dead.IsReleased) return;
+        var storage = dead.Storage;
+        dead.Release();
+        StoragePool.Return(storage);
+        RecycledOnThisThread++;
     }
 
     /// <summary>The fused op for the run of layers starting at <paramref name="i"/>, if one applies: its output and

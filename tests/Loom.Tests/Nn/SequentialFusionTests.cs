@@ -80,6 +80,25 @@ public class SequentialFusionTests
     }
 
     [Fact]
+    public void NoGradBasicBlockRecyclesItsIntermediatesAndGivesTheSameValues()
+    {
+        foreach (var (inPlanes, planes, stride) in new[] { (4, 4, 1), (4, 6, 2) })
+        {
+            var block = new BasicBlock(inPlanes, planes, stride, new Generator(21));
+            block.Eval();
+            var x = Tensor.Randn(new Shape(2, inPlanes, 6, 6), new Generator(22));
+            var expected = block.Forward(x).ToArray(); // recorded: nothing is given back
+            using var _ = global::Loom.Autograd.NoGrad();
+            var before = Sequential.RecycledOnThisThread;
+            var y = block.Forward(x);
+            Assert.Equal(expected, y.ToArray());
+            Assert.False(x.IsReleased);
+            // conv1, bn1, relu, conv2, bn2 and the sum; with a projection also its conv (inside the Sequential) and its bn.
+            Assert.Equal(stride == 1 ? 6 : 8, Sequential.RecycledOnThisThread - before);
+        }
+    }
+
+    [Fact]
     public void NoGradForwardKeepsWhatAUserModuleHolds()
     {
         var keeper = new Keeper();
