@@ -124,19 +124,7 @@ internal static unsafe partial class GemmImplicit
                     var kc = Math.Min(depth, k - pc);
                     var beta = pc == 0 ? 0f : 1f;
                     PackColumns(buf.Panel, nr, kc, nc, cols, pc, jc, buf.Row);
-                    var slice = packedA + ((nint)pc * mPad);
-                    for (var ir = 0; ir < m; ir += mr)
-                    {
-                        var rows = Math.Min(mr, m - ir);
-                        var a = slice + ((nint)ir * kc);
-                        var cRow = c + ((nint)ir * ldc) + jc;
-                        for (var jr = 0; jr < nc; jr += nr)
-                        {
-                            var b = buf.Panel + ((nint)jr * kc);
-                            if (jr + nr <= nc) TK.Tile(rows, kc, a, b, nr, cRow + jr, ldc, 1f, beta);
-                            else Edge(rows, nc - jr, kc, a, b, tile, cRow + jr, ldc, beta);
-                        }
-                    }
+                    PanelProduct(packedA + ((nint)pc * mPad), m, kc, buf.Panel, nc, c + jc, ldc, beta, tile);
                 }
             }
         }
@@ -191,8 +179,30 @@ internal static unsafe partial class GemmImplicit
             }
         }
 
+        /// <summary>
+        /// C [m × nc] (leading dimension ldc) = beta·C + A's packed k slice (kc deep, MR-row slivers) · the packed panel
+        /// (kc × nc in NR-column slivers): the micro-kernel over every tile, edge tiles through <see cref="Edge"/>.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static void PanelProduct(float* slice, int m, int kc, float* panel, int nc, float* c, int ldc, float beta, float* tile)
+        {
+            int mr = TK.MR, nr = TK.NR;
+            for (var ir = 0; ir < m; ir += mr)
+            {
+                var rows = Math.Min(mr, m - ir);
+                var a = slice + ((nint)ir * kc);
+                var cRow = c + ((nint)ir * ldc);
+                for (var jr = 0; jr < nc; jr += nr)
+                {
+                    var b = panel + ((nint)jr * kc);
+                    if (jr + nr <= nc) TK.Tile(rows, kc, a, b, nr, cRow + jr, ldc, 1f, beta);
+                    else Edge(rows, nc - jr, kc, a, b, tile, cRow + jr, ldc, beta);
+                }
+            }
+        }
+
         /// <summary>A tile narrower than NR, merged with the kernel's own rounding (as GemmF32's edge tiles; alpha = 1).</summary>
-        private static void Edge(int rows, int cols, int kc, float* a, float* b, float* tile, float* c, int ldc, float beta)
+        internal static void Edge(int rows, int cols, int kc, float* a, float* b, float* tile, float* c, int ldc, float beta)
         {
             TK.Tile(rows, kc, a, b, TK.NR, tile, TK.NR, 1f, 0f);
             for (var i = 0; i < rows; i++)

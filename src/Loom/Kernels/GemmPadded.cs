@@ -44,19 +44,7 @@ internal static unsafe partial class GemmImplicit
                     var kc = Math.Min(depth, k - pc);
                     var beta = pc == 0 ? 0f : 1f;
                     Pack(buf.Panel, nr, kc, nc, src, pc, jc, buf.Row);
-                    var slice = packedA + ((nint)pc * mPad);
-                    for (var ir = 0; ir < m; ir += mr)
-                    {
-                        var rows = Math.Min(mr, m - ir);
-                        var a = slice + ((nint)ir * kc);
-                        var cRow = block + ((nint)ir * ncMax);
-                        for (var jr = 0; jr < nc; jr += nr)
-                        {
-                            var b = buf.Panel + ((nint)jr * kc);
-                            if (jr + nr <= nc) TK.Tile(rows, kc, a, b, nr, cRow + jr, ncMax, 1f, beta);
-                            else Edge(rows, nc - jr, kc, a, b, tile, cRow + jr, ncMax, beta);
-                        }
-                    }
+                    Driver<TK>.PanelProduct(packedA + ((nint)pc * mPad), m, kc, buf.Panel, nc, block, ncMax, beta, tile);
                 }
                 Unpad(block, ncMax, m, jc, nc, src, y, ldy);
             }
@@ -118,25 +106,6 @@ internal static unsafe partial class GemmImplicit
                         oh = 0;
                         i++;
                     }
-                }
-            }
-        }
-
-        /// <summary>A tile narrower than NR (as GemmF32's edge tiles; alpha = 1).</summary>
-        private static void Edge(int rows, int cols, int kc, float* a, float* b, float* tile, float* c, int ldc, float beta)
-        {
-            TK.Tile(rows, kc, a, b, TK.NR, tile, TK.NR, 1f, 0f);
-            for (var i = 0; i < rows; i++)
-            {
-                var t = tile + (i * TK.NR);
-                var ci = c + ((nint)i * ldc);
-                if (beta == 0f)
-                {
-                    for (var j = 0; j < cols; j++) ci[j] = t[j];
-                }
-                else
-                {
-                    for (var j = 0; j < cols; j++) ci[j] = MathF.FusedMultiplyAdd(t[j], 1f, beta * ci[j]);
                 }
             }
         }
