@@ -367,7 +367,8 @@ internal static unsafe class GemmF32
 internal sealed unsafe class GemmBuffers
 {
     // 16 floats for the 64-byte alignment + 64 past the end: packing may spill up to 8 floats past a sliver.
-    private const int Slack = 80;
+    /// <summary>Floats beyond the asked length: room to align to 64 bytes and for the kernels' over-reads.</summary>
+    internal const int Slack = 80;
 
     [ThreadStatic]
     private static GemmBuffers? _current;
@@ -387,7 +388,8 @@ internal sealed unsafe class GemmBuffers
         return buf;
     }
 
-    private static float* Alloc(int length, out float[] store)
+    /// <summary>A pinned array of length + <see cref="Slack"/> floats and its first 64-byte aligned address.</summary>
+    internal static float* Alloc(int length, out float[] store)
     {
         store = GC.AllocateUninitializedArray<float>(length + Slack, pinned: true);
         var p = (nint)Unsafe.AsPointer(ref store[0]);

@@ -225,8 +225,8 @@ internal static unsafe partial class GemmImplicit
 /// <summary>Per-thread pinned, 64-byte aligned scratch of the implicit GEMM (packed panel, A sliver, unrolled rows), kept for the thread's lifetime.</summary>
 internal sealed unsafe class ImplicitBuffers
 {
-    // 16 floats for the alignment + 64 past the end: the packing may spill up to 8 floats past a sliver.
-    private const int Slack = 80;
+    // GemmBuffers' slack: 16 floats for the alignment + 64 past the end (the packing may spill up to 8 past a sliver).
+    private const int Slack = GemmBuffers.Slack;
 
     [ThreadStatic]
     private static ImplicitBuffers? _current;
@@ -242,16 +242,9 @@ internal sealed unsafe class ImplicitBuffers
     public static ImplicitBuffers Get(int panel, int row, int sliver = 0)
     {
         var buf = _current ??= new ImplicitBuffers();
-        if (buf._panel.Length < panel + Slack) buf.Panel = Alloc(panel, out buf._panel);
-        if (buf._row.Length < row + Slack) buf.Row = Alloc(row, out buf._row);
-        if (buf._sliver.Length < sliver + Slack) buf.Sliver = Alloc(sliver, out buf._sliver);
+        if (buf._panel.Length < panel + Slack) buf.Panel = GemmBuffers.Alloc(panel, out buf._panel);
+        if (buf._row.Length < row + Slack) buf.Row = GemmBuffers.Alloc(row, out buf._row);
+        if (buf._sliver.Length < sliver + Slack) buf.Sliver = GemmBuffers.Alloc(sliver, out buf._sliver);
         return buf;
-    }
-
-    private static float* Alloc(int length, out float[] store)
-    {
-        store = GC.AllocateUninitializedArray<float>(length + Slack, pinned: true);
-        var p = (nint)Unsafe.AsPointer(ref store[0]);
-        return (float*)((p + 63) & ~(nint)63);
     }
 }
