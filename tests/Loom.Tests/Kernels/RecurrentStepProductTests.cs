@@ -57,9 +57,11 @@ public class RecurrentStepProductTests
         }, iter: 200);
     }
 
-    // Depths past KC = 384 (several slices, as the weight gradients' 1,600 rows) and the single-row tail.
+    // Depths past KC = 384 (several slices, as the weight gradients' 1,600 rows) and the single-row tail, within the
+    // work the op takes (20 × 64 × 1,700 is past it: the generator drew such a case now and then, and the test failed).
     private static readonly Gen<Case> TransposedCases = Gen.Select(Gen.Int[1, 20], Gen.OneOf(16, 32, 64), Gen.Frequency((2, Gen.Int[1, 100]), (1, Gen.Int[370, 1700])),
-        Gen.Int[0, 3], Gen.Int[0, 3], Gen.Int[0, 3], Gen.Int, (m, n, k, pa, pb, pc, seed) => new Case(m, n, k, pa, pb, pc, false, seed));
+        Gen.Int[0, 3], Gen.Int[0, 3], Gen.Int[0, 3], Gen.Int, (m, n, k, pa, pb, pc, seed) => new Case(m, n, k, pa, pb, pc, false, seed))
+        .Where(c => (long)c.M * c.N * c.K <= RecurrentStepProduct.MaxOncePerCallWork); // larger products stay on the GEMM
 
     [Fact]
     public void TransposedAGivesTheBitsOfTheGemm()
