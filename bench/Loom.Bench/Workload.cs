@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 
 namespace Loom.Bench;
 
@@ -30,6 +31,9 @@ public abstract class Workload
             sw.Stop();
             t[i] = sw.Elapsed.TotalSeconds;
         }
+        // LOOM_BENCH_TRACE=1: every repeat in order, in ms, to stderr (shows how long the JIT's warm-up lasts).
+        if (Environment.GetEnvironmentVariable("LOOM_BENCH_TRACE") == "1")
+            Console.Error.WriteLine("TRACE " + string.Join(' ', t.Select(x => (x * 1e3).ToString("F1", CultureInfo.InvariantCulture))));
         Array.Sort(t);
         return t;
     }

@@ -14,11 +14,11 @@ internal interface ITeamWork
 /// <summary>
 /// The threads GEMM runs on: <see cref="Threads.Count"/> − 1 persistent workers plus the calling thread. After a
 /// job a worker spins for <see cref="SpinTime"/> before it blocks, as OpenMP's threads do, so back-to-back calls
-/// start at once. With <see cref="Threads.For"/> (Parallel.For on the thread pool) the second thread joined a
-/// 1024³ product 0.3–3 ms late on the busy 2-core machine, or not at all for 256³ (docs/performance.md).
+/// start at once. With Parallel.For on the thread pool the second thread joined a 1024³ product 0.3–3 ms late on the
+/// busy 2-core machine, or not at all for 256³ (docs/performance.md). <see cref="Threads.For"/> runs on this team too.
 /// </summary>
 /// <remarks>
-/// Same contract as <see cref="Threads.For"/>: part p of [0, parts) runs exactly once, on some thread; parts write
+/// The contract of <see cref="Threads.For"/>: part p of [0, parts) runs exactly once, on some thread; parts write
 /// disjoint memory, so results do not depend on which thread ran which part. A call made while the team is busy
 /// (from another thread, or nested) runs its parts inline.
 /// <para>

@@ -34,6 +34,7 @@ public static class PoolKernels
         where T : unmanaged, IFloatingPointIeee754<T> => MaxPlanes(input, g, 0, 1, output, indices);
 
     /// <summary>Max pooling of planes [start, end) on the calling thread (the 2×2 fast path for float32 when it applies).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // an element loop: optimized at first call (docs/performance.md, "JIT warm-up")
     private static void MaxPlanes<T>(ReadOnlySpan<T> input, in PatchGeometry g, int start, int end, Span<T> output, Span<int> indices)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -91,6 +92,7 @@ public static class PoolKernels
     /// (row 0 left, right, row 1 left, right), the same rule (a later tap wins when it is greater or NaN), without the
     /// generic per-tap bounds tests that made the general loop the slowest op of a SmallCnn step.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // an element loop: optimized at first call (docs/performance.md, "JIT warm-up")
     [SkipLocalsInit]
     private static void Max2x2Forward(ReadOnlySpan<float> input, in PatchGeometry g, int start, int end, Span<float> output, Span<int> indices)
     {
@@ -180,7 +182,7 @@ public static class PoolKernels
     {
         var (plane, outPlane) = (g.Height * g.Width, g.OutHeight * g.OutWidth);
         var plain = IsPlain2x2(g);
-        ForPlanes(g.Channels, outPlane, (start, end) =>
+        ForPlanes(g.Channels, outPlane, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (start, end) =>
         {
             for (var p = start; p < end; p++)
             {
@@ -206,6 +208,7 @@ public static class PoolKernels
     /// overlap, so each one writes its four cells (the gradient at the winner, zeros elsewhere) instead of clearing the
     /// plane and scattering into it. 0 + G as the general loop, so a −0 gradient gives the same +0.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // an element loop: optimized at first call (docs/performance.md, "JIT warm-up")
     private static void Max2x2Backward<T>(ReadOnlySpan<T> gy, ReadOnlySpan<int> idx, in PatchGeometry g, Span<T> gx)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -23,6 +23,11 @@ public static class Threads
     /// Runs <paramref name="body"/>(part) for part in 0..parts-1, on up to <see cref="Count"/> threads.
     /// Each part must write disjoint memory; with that, the result does not depend on the schedule.
     /// </summary>
+    /// <remarks>
+    /// The parts run on the GEMM's worker team, not on the thread pool: with Parallel.For, a pooling kernel right after
+    /// a product woke a pool thread while the team's worker still spun, three busy threads on two cores, and the
+    /// runtime compiled ~130 Parallel/thread-pool methods at tier 1 in the background during a SmallCnn run.
+    /// </remarks>
     public static void For(int parts, Action<int> body)
     {
         if (parts <= 0) return;
@@ -31,7 +36,7 @@ public static class Threads
             for (var p = 0; p < parts; p++) body(p);
             return;
         }
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = _count }, body);
+        Kernels.GemmTeam.For(parts, body);
     }
 
     /// <summary>Splits [0, n) into at most <paramref name="maxParts"/> contiguous ranges of at least <paramref name="minChunk"/> items.</summary>

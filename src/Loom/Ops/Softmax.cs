@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 
 namespace Loom;
@@ -37,6 +38,7 @@ public static partial class Functional
         return Autograd.Record(y, "log_softmax", x, g => Sub(g, Mul(Exp(y), Sum(g, [a], keepDim: true))));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // an element loop: optimized at first call (docs/performance.md, "JIT warm-up")
     private static void SoftmaxKernel<T>(ReadOnlySpan<T> x, Span<T> y, int outer, int n, int inner, bool log)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

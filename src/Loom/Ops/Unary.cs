@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -133,6 +134,7 @@ public static partial class Functional
     }
 
     /// <summary>d = g where r &gt; 0, g·o elsewhere (ReLU's and LeakyReLU's backward), 16 lanes at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // an element loop: optimized at first call (docs/performance.md, "JIT warm-up")
     private static void MaskWhere(ReadOnlySpan<float> g, ReadOnlySpan<float> r, float o, Span<float> d)
     {
         var n = d.Length;

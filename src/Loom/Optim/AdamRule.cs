@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Loom.Optim;
@@ -71,6 +72,7 @@ internal static class AdamKernel
         if (ams) tx[..tail].CopyTo(vMax[full..]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // an element loop: optimized at first call (docs/performance.md, "JIT warm-up")
     private static void Vectors<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> m, Span<T> v, Span<T> vMax, in AdamStep c)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
