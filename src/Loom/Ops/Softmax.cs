@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Numerics.Tensors;
-using System.Runtime.CompilerServices;
 
 namespace Loom;
 
@@ -38,7 +37,6 @@ public static partial class Functional
         return Autograd.Record(y, "log_softmax", x, g => Sub(g, Mul(Exp(y), Sum(g, [a], keepDim: true))));
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // an element loop: optimized at first call (docs/performance.md, "JIT warm-up")
     private static void SoftmaxKernel<T>(ReadOnlySpan<T> x, Span<T> y, int outer, int n, int inner, bool log)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

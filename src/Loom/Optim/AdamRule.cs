@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Loom.Optim;
@@ -72,7 +71,6 @@ internal static class AdamKernel
         if (ams) tx[..tail].CopyTo(vMax[full..]);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // an element loop: optimized at first call (docs/performance.md, "JIT warm-up")
     private static void Vectors<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> m, Span<T> v, Span<T> vMax, in AdamStep c)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Loom.Optim;
@@ -142,7 +141,6 @@ internal static class RmsPropKernel
         if (centered) ta[..tail].CopyTo(gradAvg[full..]);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // an element loop: optimized at first call (docs/performance.md, "JIT warm-up")
     private static void Vectors<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> square, Span<T> buf, Span<T> gradAvg, in RmsPropStep c)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Loom.Optim;
@@ -132,7 +131,6 @@ internal static class SgdKernel
         if (hasBuf) tb[..tail].CopyTo(buf[full..]);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // an element loop: optimized at first call (docs/performance.md, "JIT warm-up")
     private static void Vectors<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> buf, in SgdStep c) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var pv = MemoryMarshal.Cast<T, Vector<T>>(p);
