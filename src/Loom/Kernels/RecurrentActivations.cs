@@ -6,7 +6,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Loom.Kernels;
 
 /// <summary>
-/// The float32 sigmoid and tanh of the fused LSTM step. σ(x) = 1 / (1 + e^(−x)) with a float-only e^x (Cephes' expf: range
+/// The float32 sigmoid and tanh of the fused recurrent steps (Elman tanh, LSTM, GRU). σ(x) = 1 / (1 + e^(−x)) with a float-only e^x (Cephes' expf: range
 /// reduction by n·ln 2 in two parts, a degree-6 polynomial, 2^n through the exponent bits), within a few ulp of the
 /// exact value. TensorPrimitives' Sigmoid and Tanh compute e^x in double precision and were a quarter of an LSTM
 /// H = 16 training step's samples (docs/performance.md).
@@ -20,6 +20,7 @@ internal static class RecurrentActivations
 
     /// <summary>x ← σ(x), in place.</summary>
     [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // before tier 1, the inlined vector helpers would be calls
     public static void Sigmoid(Span<float> x)
     {
         ref var r = ref MemoryMarshal.GetReference(x);
@@ -43,6 +44,7 @@ internal static class RecurrentActivations
 
     /// <summary>x ← tanh(x), in place (see <see cref="Tanh(Vector512{float})"/>).</summary>
     [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // before tier 1, the inlined vector helpers would be calls
     public static void Tanh(Span<float> x)
     {
         ref var r = ref MemoryMarshal.GetReference(x);

@@ -23,7 +23,7 @@ internal static class RecurrentKernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (relu) TensorPrimitives.Max(gates, T.Zero, gates);
-        else TensorPrimitives.Tanh(gates, gates);
+        else Tanh(gates);
         gates.CopyTo(hNext);
     }
 
@@ -176,6 +176,14 @@ internal static class RecurrentKernels
         else TensorPrimitives.Sigmoid<T>(x, x);
     }
 
+    /// <summary>x ← tanh(x): float32 through <see cref="RecurrentActivations"/> where it runs, else TensorPrimitives.</summary>
+    private static void Tanh<T>(Span<T> x)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float) && RecurrentActivations.Supported) RecurrentActivations.Tanh(MemoryMarshal.Cast<T, float>(x));
+        else TensorPrimitives.Tanh<T>(x, x);
+    }
+
     // ── GRU (gates r, z, n) ───────────────────────────────────────────────────────────────────────────────────
     //   r = σ(x_r + h_r), z = σ(x_z + h_z), n = tanh(x_n + r ⊙ h_n) with h_· = W_h· h_prev + b_h·;
     //   h = (1 − z) ⊙ n + z ⊙ h_prev.
@@ -199,10 +207,10 @@ internal static class RecurrentKernels
             gates.Slice(b * g3 + 2 * h, h).CopyTo(scratch.Slice(b * h, h));
             gh.Slice(b * g3 + 2 * h, h).CopyTo(ghn.Slice(b * h, h));
         }
-        TensorPrimitives.Sigmoid(gates, gates);                 // r and z (the n columns are rewritten below)
+        Sigmoid(gates);                                         // r and z (the n columns are rewritten below)
         for (var b = 0; b < n; b++)
             TensorPrimitives.FusedMultiplyAdd(gates.Slice(b * g3, h), ghn.Slice(b * h, h), scratch.Slice(b * h, h), scratch.Slice(b * h, h));
-        TensorPrimitives.Tanh(scratch, scratch);               // n for every row
+        Tanh(scratch);                                          // n for every row
         for (var b = 0; b < n; b++)
         {
             var nRow = scratch.Slice(b * h, h);
