@@ -67,6 +67,7 @@ internal static unsafe class GemmPack
     }
 
     // op(B)[p, j] = b[p·ldb + j]: walk b row by row (sequential reads) and deal each row out to the slivers.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per row or per time step: optimized at first call (docs/performance.md, "JIT warm-up")
     private static void BRows(float* dst, int nr, int kc, int nc, float* b, nint ldb)
     {
         for (var p = 0; p < kc; p++) BRow(b + p * ldb, dst + p * nr, nr, kc, nc);
@@ -111,6 +112,7 @@ internal static unsafe class GemmPack
     }
 
     // op(B)[p, j] = b[j·ldb + p]: column j of a sliver is row j of b; transpose 8 columns × 8 k at a time.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per row or per time step: optimized at first call (docs/performance.md, "JIT warm-up")
     private static void BTransposed(float* dst, int nr, int kc, int nc, float* b, nint ldb)
     {
         for (var j0 = 0; j0 < nc; j0 += nr)

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Loom.Kernels;
 
@@ -424,6 +425,7 @@ internal static class RecurrentFused
         }
 
         // One kernel call per row: rows past their sequence's length pass nothing back (∂G = 0).
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per row or per time step: optimized at first call (docs/performance.md, "JIT warm-up")
         private void RowByRow(int t, int b0, int b1)
         {
             var (n, gh) = (tape.Batch, tape.Spec.Gates * hidden);

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Loom.Kernels;
 
@@ -32,6 +33,7 @@ internal static class RecurrentKernels
     /// (from the next step) + <paramref name="dy"/> (from the output); the carry is zeroed for the next GEMM to fill
     /// (one call per row instead of an add, the kernel and a clear: at H = 16 the calls cost more than the math).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per row or per time step: optimized at first call (docs/performance.md, "JIT warm-up")
     public static void RnnBackward<T>(Span<T> gates, Span<T> carry, ReadOnlySpan<T> dy, bool relu)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -287,6 +289,7 @@ internal static class RecurrentKernels
     // ── Layout helpers ────────────────────────────────────────────────────────────────────────────────────────
 
     /// <summary>dst[j·rows + i] = src[i·cols + j]: a [rows, cols] matrix transposed, in cache-sized tiles.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per row or per time step: optimized at first call (docs/performance.md, "JIT warm-up")
     public static void Transpose<T>(ReadOnlySpan<T> src, int rows, int cols, Span<T> dst)
     {
         const int Tile = 16;
