@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Loom;
 
 /// <summary>
@@ -55,6 +56,7 @@ public static class Autograd
     }
 
     /// <summary>Reverse-mode differentiation from <paramref name="root"/>, seeded with <paramref name="gradient"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     internal static void RunBackward(Tensor root, Tensor? gradient)
     {
         if (!root.RequiresGrad)
@@ -213,6 +215,7 @@ public static class Autograd
     }
 
     /// <summary>Nodes reachable from <paramref name="root"/>, each after all nodes it feeds (iterative DFS: long RNN graphs are deep).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     private static List<Node> TopologicalOrder(Node root)
     {
         var order = new List<Node>();

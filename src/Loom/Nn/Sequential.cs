@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Loom.Nn;
 
 /// <summary>
@@ -46,6 +47,7 @@ public sealed class Sequential : Module
     /// <summary>Intermediates given back early by forwards on this thread (for tests).</summary>
     [ThreadStatic] internal static int RecycledOnThisThread;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     public override Tensor Forward(Tensor input)
     {
         var recycle = !Autograd.IsGradEnabled && StoragePool.Enabled;

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using Loom.Kernels;
 
 namespace Loom;
@@ -134,6 +135,7 @@ public static partial class Functional
     /// Sums <paramref name="x"/> down to <paramref name="shape"/>, undoing a broadcast: leading axes are summed away and
     /// axes where <paramref name="shape"/> has size 1 are summed with keepdim.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     public static Tensor SumTo(Tensor x, Shape shape)
     {
         if (x.Shape == shape) return x;

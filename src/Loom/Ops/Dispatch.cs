@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using Loom.Kernels;
 
 namespace Loom;
@@ -19,6 +20,7 @@ internal static class Dispatch
         return y;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     private static void BinaryInto<TOp, T>(Tensor a, Tensor b, Tensor y)
         where TOp : IBinaryRowOp where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Loom;
 
 /// <summary>How a loss combines per-element values (PyTorch's <c>reduction</c>).</summary>
@@ -62,6 +63,7 @@ public static partial class Functional
     /// ℓᵢ = −w[tᵢ]·logp[i, tᵢ]; mean divides by Σ w[tᵢ] over non-ignored elements (as PyTorch).
     /// ∂/∂logp[i, tᵢ] = −w[tᵢ]·g (÷ Σ w for mean), 0 elsewhere.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     public static Tensor Nll(Tensor logp, Tensor target, Tensor? weight = null, int ignoreIndex = -100, Reduction reduction = Reduction.Mean)
     {
         Tensor.RequireFloat(logp, "nll_loss");

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using Loom.Kernels;
 
 namespace Loom;
@@ -128,6 +129,7 @@ public static partial class Functional
     /// y = x·Wᵀ + b with W of shape [out, in] (PyTorch's <c>F.linear</c>), without materialising Wᵀ.
     /// ∂/∂x = G·W, ∂/∂W = Gᵀ·x (leading axes flattened), ∂/∂b = Σ G.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null)
     {
         Tensor.RequireFloat(x, "linear");
@@ -148,7 +150,7 @@ public static partial class Functional
         else LinearForward<double>(x, weight, bias, y, rows, inF, outF);
 
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
-        return Autograd.Record(y, "linear", inputs, g =>
+        return Autograd.Record(y, "linear", inputs, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (g) =>
         {
             Tensor? gx = null, gw = null, gb = null;
             if (x.RequiresGrad)
@@ -168,6 +170,7 @@ public static partial class Functional
         });
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     private static void LinearForward<T>(Tensor x, Tensor w, Tensor? bias, Tensor y, int rows, int inF, int outF)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace Loom;
 
@@ -20,6 +21,7 @@ public static partial class Functional
     public static Tensor Sum(Tensor x, int axis, bool keepDim = false) => Sum(x, [axis], keepDim);
 
     /// <summary>Sum over the given axes (negative counts from the end).  ∂/∂x = g broadcast back over the summed axes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     public static Tensor Sum(Tensor x, int[] axes, bool keepDim = false)
     {
         Tensor.RequireFloat(x, "sum");
@@ -173,6 +175,7 @@ public static partial class Functional
     }
 
     /// <summary>Sum over one axis, keeping it with size 1: view x as [outer, n, inner].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     private static Tensor SumAxisKeep(Tensor x, int axis)
     {
         var outer = x.Shape.Product(0, axis);

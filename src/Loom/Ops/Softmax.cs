@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace Loom;
 
@@ -26,6 +27,7 @@ public static partial class Functional
     }
 
     /// <summary>y = x − max − log Σ exp(x − max).  ∂/∂x = g − softmax(x)·Σ g.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     public static Tensor LogSoftmax(Tensor x, int axis = -1)
     {
         Tensor.RequireFloat(x, "log_softmax");

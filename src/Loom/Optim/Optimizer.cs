@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Loom.Optim;
 
 /// <summary>
@@ -82,6 +83,7 @@ public abstract class Optimizer
     /// <see cref="Tensor.Grad"/> is null are skipped (their state and step count do not advance), as in PyTorch.
     /// Allocates nothing after the first step (state buffers are made once).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     public void Step()
     {
         var index = 0;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Loom;
 
 /// <summary>
@@ -46,6 +47,7 @@ internal static class StoragePool
     }
 
     /// <summary>An array of exactly <paramref name="length"/> elements, contents undefined.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     public static T[] Rent<T>(int length) where T : unmanaged
     {
         T[]? array = null;
@@ -71,6 +73,7 @@ internal static class StoragePool
     }
 
     /// <summary>Gives an array back. The caller guarantees no tensor will read or write it again.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     public static void Return(Array array)
     {
         if (array.Length < MinLength || !Enabled) return;
