@@ -187,7 +187,7 @@ public static partial class Functional
         {
             // ∂b[f] = Σ_n Σ_p G[n, f, p].
             gb = bias.EmptyLike();
-            ConvKernels.ChannelSums<T>(g.Span<T>(), plan.Batch, plan.OutChannels, plan.Patch.Columns, gb.Span<T>());
+            ConvKernels.ChannelSums<T>(g.Data<T>(), plan.Batch, plan.OutChannels, plan.Patch.Columns, gb.Data<T>());
         }
         return bias is null ? [gx, gw] : [gx, gw, gb];
     }
@@ -224,7 +224,7 @@ public static partial class Functional
             {
                 gb = bias.EmptyLike();
                 var p = plan.Patch;
-                ConvKernels.ChannelSums<T>(g.Span<T>(), plan.Batch, p.Channels, p.Height * p.Width, gb.Span<T>());
+                ConvKernels.ChannelSums<T>(g.Data<T>(), plan.Batch, p.Channels, p.Height * p.Width, gb.Data<T>());
             }
             return bias is null ? [gx, gw] : [gx, gw, gb];
         });
