@@ -119,13 +119,14 @@ public static partial class ConvKernels
     public static void CorrelateAdjoint<T>(ReadOnlyMemory<T> output, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, ConvPlan plan, Memory<T> image)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (Banded(plan, out var rows))
+        var banded = Banded(plan, out var rows);
+        if (AdjointAsCorrelation(plan) is { } flipped && (banded || FlippedChunksPay<T>(flipped)))
         {
-            if (AdjointAsCorrelation(plan) is { } flipped)
-            {
-                CorrelateFlipped(output, weight, bias, plan, flipped, image);
-                return;
-            }
+            CorrelateFlipped(output, weight, bias, plan, flipped, image);
+            return;
+        }
+        if (banded)
+        {
             CorrelateAdjointBands(output, weight, bias, plan, image, rows);
             return;
         }
