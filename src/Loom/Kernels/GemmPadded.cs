@@ -65,7 +65,9 @@ internal static unsafe partial class GemmImplicit
                     for (var jr = 0; jr < f; jr += nr)
                     {
                         var b = buf.Panel + ((nint)jr * kc);
-                        if (jr + nr <= f) TK.Tile(height, kc, buf.Sliver, b, nr, cRow + jr, ldc, 1f, beta);
+                        if (TK.RowsA && jr + nr <= f) TK.TileRowsA(height, kc, buf.Sliver, kc, b, nr, cRow + jr, ldc, 1f, beta);
+                        else if (TK.RowsA) EdgeRowsA(height, f - jr, kc, buf.Sliver, b, tile, cRow + jr, ldc, beta);
+                        else if (jr + nr <= f) TK.Tile(height, kc, buf.Sliver, b, nr, cRow + jr, ldc, 1f, beta);
                         else Driver<TK>.Edge(height, f - jr, kc, buf.Sliver, b, tile, cRow + jr, ldc, beta);
                     }
                 }
@@ -73,9 +75,11 @@ internal static unsafe partial class GemmImplicit
         }
 
         /// <summary>
-        /// Rows [r0, r0 + height) of the column matrix, real positions [pc, pc + kc) → an MR-row sliver (k-major):
-        /// the positions are walked a run within one output row at a time, where each row is a contiguous stretch of
-        /// its padded image, and each run is transposed into the sliver by <see cref="GemmPack.ARows"/>.
+        /// Rows [r0, r0 + height) of the column matrix, real positions [pc, pc + kc) → the sliver's A: the positions
+        /// are walked a run within one output row at a time, where each row is a contiguous stretch of its padded
+        /// image. A kernel that reads A's rows in place (<see cref="IGemmKernel.RowsA"/>) gets plain copies, row t at
+        /// dst + t·kc (its FMAs are the packed kernel's: the same bits); else each run is transposed into a k-major
+        /// sliver by <see cref="GemmPack.ARows"/>.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void PackSliver(float* dst, int mr, int height, int r0, int pc, int kc, in PaddedImages src, float** rows)
@@ -91,7 +95,12 @@ internal static unsafe partial class GemmImplicit
             for (var done = 0; done < kc;)
             {
                 var run = Math.Min(outW - ow, kc - done);
-                GemmPack.ARows(dst + ((nint)done * mr), mr, height, run, rows, ((nint)i * size) + (oh * wp) + ow);
+                var shift = ((nint)i * size) + (oh * wp) + ow;
+                if (TK.RowsA)
+                {
+                    for (var t = 0; t < height; t++) ImageColumns.Copy(rows[t] + shift, dst + ((nint)t * kc) + done, run);
+                }
+                else GemmPack.ARows(dst + ((nint)done * mr), mr, height, run, rows, shift);
                 done += run;
                 ow += run;
                 if (ow == outW)
@@ -102,6 +111,25 @@ internal static unsafe partial class GemmImplicit
                         oh = 0;
                         i++;
                     }
+                }
+            }
+        }
+
+        /// <summary>A tile narrower than NR with A's rows in place (<see cref="GemmImplicit.Driver{TK}.Edge"/>'s merge).</summary>
+        private static void EdgeRowsA(int rows, int cols, int kc, float* a, float* b, float* tile, float* c, int ldc, float beta)
+        {
+            TK.TileRowsA(rows, kc, a, kc, b, TK.NR, tile, TK.NR, 1f, 0f);
+            for (var i = 0; i < rows; i++)
+            {
+                var t = tile + (i * TK.NR);
+                var ci = c + ((nint)i * ldc);
+                if (beta == 0f)
+                {
+                    for (var j = 0; j < cols; j++) ci[j] = 1f * t[j];
+                }
+                else
+                {
+                    for (var j = 0; j < cols; j++) ci[j] = MathF.FusedMultiplyAdd(t[j], 1f, beta * ci[j]);
                 }
             }
         }

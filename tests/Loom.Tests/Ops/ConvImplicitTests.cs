@@ -192,6 +192,31 @@ public class ConvImplicitTests
     }
 
     [Theory]
+    [InlineData(14, 14, 349, 3)]
+    [InlineData(14, 6, 17, 0)]
+    [InlineData(8, 8, 8, 5)]
+    [InlineData(6, 5, 23, 1)]
+    public unsafe void RowsByPointerPackAsStoredRows(int mr, int rows, int kc, int shift)
+    {
+        // GemmPack.ARows (rows anywhere, shifted) gives the sliver GemmPack.A packs from the same rows stored lda apart
+        // (the packed kernel on a machine without in-place A reads it): every k, tails of fewer than 8, spills overwritten.
+        const int lda = 401;
+        var a = Random(rows * lda, 12);
+        var (expected, actual) = (new float[(mr * kc) + 64], new float[(mr * kc) + 64]);
+        Array.Fill(expected, float.NaN);
+        Array.Fill(actual, float.NaN);
+        fixed (float* pa = a, pe = expected, pq = actual)
+        {
+            var pointers = stackalloc float*[rows];
+            for (var i = 0; i < rows; i++) pointers[i] = pa + (i * lda);
+            GemmPack.A(pe, mr, rows, kc, pa + shift, lda, false);
+            GemmPack.ARows(pq, mr, rows, kc, pointers, shift);
+        }
+        for (var p = 0; p < kc; p++)
+            for (var i = 0; i < rows; i++) Assert.Equal(expected[(p * mr) + i], actual[(p * mr) + i]);
+    }
+
+    [Theory]
     [InlineData(1, 1, false, 2)]
     [InlineData(2, 1, false, 2)]
     [InlineData(2, 2, false, 2)]
