@@ -123,12 +123,14 @@ public static partial class ConvKernels
 
     /// <summary>
     /// <see cref="WeightGradient{T}"/> (float32) for the images [start, end) into <paramref name="dw"/> [G, F/G, K]
-    /// (overwritten): ∂Wᵀ [K, F/G] per group summed over the images, a chunk of images (or one large image) per
+    /// (overwritten), and the images' ∂y row sums into <paramref name="imageSums"/> when given: ∂Wᵀ [K, F/G] per group
+    /// summed over the images, a chunk of images (or one large image) per
     /// GEMM, then transposed. Per part, as the explicit path; the caller adds the parts in order. Stride 1 packs the
     /// column matrix's slivers straight from padded copies of the images (<see cref="PaddedImages"/>, as the forward)
     /// instead of unrolling each sliver's rows first: the same packed numbers, so the same bits.
     /// </summary>
-    private static unsafe void WeightGradientImplicit<T>(ReadOnlyMemory<T> image, ReadOnlyMemory<T> output, ConvPlan plan, int start, int end, Span<T> dw)
+    private static unsafe void WeightGradientImplicit<T>(ReadOnlyMemory<T> image, ReadOnlyMemory<T> output, ConvPlan plan, int start, int end, Span<T> dw,
+        T[]? imageSums)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var patch = plan.Patch;
@@ -167,6 +169,8 @@ public static partial class ConvKernels
                         if (padded) GemmImplicit.PaddedColumnsTimesTransposed(new PaddedImages(pp, patch, po + ((nint)g * k), k), m, gradG, ld, fg, beta, dwG, fg);
                         else GemmImplicit.ColumnsTimesTransposed(new ImageColumns(images, patch, g * cg, k), ld, gradG, ld, fg, beta, dwG, fg);
                     }
+                    // The bias gradient's row sums while this chunk's ∂y is still in cache.
+                    if (imageSums is not null) ImageSums<T>(output.Span, n0, n0 + m, f, p, imageSums);
                 }
             }
             TransposeGroups<T>(dwT, plan.Groups, k, fg, dw);
