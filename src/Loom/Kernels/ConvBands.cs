@@ -153,6 +153,24 @@ public static partial class ConvKernels
     internal static bool FlippedAdjoint { get; set; } = Environment.GetEnvironmentVariable("LOOM_CONV_FLIP") != "0";
 
     /// <summary>
+    /// Whether a stride-1 adjoint of images small enough for chunks (SmallCnn's second conv) also runs as the flipped
+    /// correlation: when that correlation takes the padded implicit GEMM and its M = C/G fills at least one
+    /// micro-kernel sliver. It then reads ∂y once through the padded copy (K = (F/G)·kH·kW per GEMM) instead of a
+    /// gather, a GEMM of depth F/G into a column matrix and col2im's scattered adds. Tests switch it off to compare;
+    /// <c>LOOM_CONV_FLIP_CHUNKS=0</c> switches it off for an A/B measurement.
+    /// </summary>
+    internal static bool FlippedChunks { get; set; } = Environment.GetEnvironmentVariable("LOOM_CONV_FLIP_CHUNKS") != "0";
+
+    /// <summary>Whether <see cref="CorrelateAdjoint{T}"/> of a plan small enough for chunks takes the flipped correlation (for tests).</summary>
+    internal static bool AdjointTakesFlippedChunks<T>(ConvPlan plan)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        !Banded(plan, out _) && AdjointAsCorrelation(plan) is { } flipped && FlippedChunksPay<T>(flipped);
+
+    private static bool FlippedChunksPay<T>(ConvPlan flipped) =>
+        FlippedChunks && UseImplicit<T>(flipped) && PaddedLayout && PaddedImages.Applies(flipped.Patch)
+        && flipped.GroupOutChannels >= GemmImplicit.MR;
+
+    /// <summary>
     /// For stride 1, the adjoint is itself a correlation: image[c, u, v] = Σ_f Σ_kh,kw output[f, u − pT' + kh·dH,
     /// v − pL' + kw·dW] · W'[c, f, kh, kw] with the flipped, transposed kernel W'[c, f, kh, kw] = W[f, c, kH−1−kh,
     /// kW−1−kw] and padding pT' = (kH−1)·dH − pT, pL' = (kW−1)·dW − pL (taps outside the output read zero). That runs

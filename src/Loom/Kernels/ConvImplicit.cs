@@ -103,7 +103,7 @@ public static partial class ConvKernels
     }
 
     /// <summary>
-    /// Whether stride-1 forwards go through <see cref="PaddedImages"/> (tests switch it off to compare;
+    /// Whether stride-1 forwards and weight gradients go through <see cref="PaddedImages"/> (tests switch it off to compare;
     /// <c>LOOM_CONV_PADDED=0</c> switches it off for an A/B measurement).
     /// </summary>
     internal static bool PaddedLayout { get; set; } = Environment.GetEnvironmentVariable("LOOM_CONV_PADDED") != "0";
@@ -123,22 +123,35 @@ public static partial class ConvKernels
 
     /// <summary>
     /// <see cref="WeightGradient{T}"/> (float32) for the images [start, end) into <paramref name="dw"/> [G, F/G, K]
-    /// (overwritten): ∂Wᵀ [K, F/G] per group summed over the images, a chunk of images (or one large image) per
-    /// GEMM, then transposed. Per part, as the explicit path; the caller adds the parts in order.
+    /// (overwritten), and the images' ∂y row sums into <paramref name="imageSums"/> when given: ∂Wᵀ [K, F/G] per group
+    /// summed over the images, a chunk of images (or one large image) per
+    /// GEMM, then transposed. Per part, as the explicit path; the caller adds the parts in order. Stride 1 packs the
+    /// column matrix's slivers straight from padded copies of the images (<see cref="PaddedImages"/>, as the forward)
+    /// instead of unrolling each sliver's rows first: the same packed numbers, so the same bits.
     /// </summary>
-    private static unsafe void WeightGradientImplicit<T>(ReadOnlyMemory<T> image, ReadOnlyMemory<T> output, ConvPlan plan, int start, int end, Span<T> dw)
+    private static unsafe void WeightGradientImplicit<T>(ReadOnlyMemory<T> image, ReadOnlyMemory<T> output, ConvPlan plan, int start, int end, Span<T> dw,
+        T[]? imageSums)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var patch = plan.Patch;
         var (fg, k, p, f, cg) = (plan.GroupOutChannels, plan.WeightColumns, plan.Patch.Columns, plan.OutChannels, plan.GroupChannels);
         var chunk = Banded(plan, out _) ? 1 : ChunkImages(plan);
+        var most = Math.Min(chunk, end - start);
         var size = f * k;
         var dwT = ArrayPool<T>.Shared.Rent(size);
-        var wide = chunk == 1 ? null : ArrayPool<T>.Shared.Rent(f * Math.Min(chunk, end - start) * p);
+        var wide = chunk == 1 ? null : ArrayPool<T>.Shared.Rent(f * most * p);
+        var padded = PaddedLayout && PaddedImages.Applies(patch);
+        var pads = padded ? ArrayPool<float>.Shared.Rent((most * PaddedImages.Size(patch)) + PaddedImages.Slack(patch)) : null;
+        var offsets = padded ? ArrayPool<int>.Shared.Rent(plan.Groups * k) : null;
         try
         {
-            fixed (float* x = MemoryMarshal.Cast<T, float>(image.Span), y = MemoryMarshal.Cast<T, float>(output.Span), t = MemoryMarshal.Cast<T, float>(dwT), pw = MemoryMarshal.Cast<T, float>(wide))
+            fixed (float* x = MemoryMarshal.Cast<T, float>(image.Span), y = MemoryMarshal.Cast<T, float>(output.Span), t = MemoryMarshal.Cast<T, float>(dwT), pw = MemoryMarshal.Cast<T, float>(wide), pp = pads)
+            fixed (int* po = offsets)
             {
+                if (padded)
+                {
+                    for (var g = 0; g < plan.Groups; g++) PaddedImages.Offsets(patch, g * cg, k, po + ((nint)g * k));
+                }
                 for (var n0 = start; n0 < end; n0 += chunk)
                 {
                     var m = Math.Min(chunk, end - n0);
@@ -147,11 +160,17 @@ public static partial class ConvKernels
                     if (wide is not null) Gather<T>(output.Span, n0, m, f, p, wide);
                     var grad = wide is null ? y + ((nint)n0 * plan.OutputSize) : pw;
                     var beta = n0 == start ? 0f : 1f;
+                    var images = x + ((nint)n0 * patch.ImageSize);
+                    if (padded) PaddedImages.Pad(images, patch, m, pp);
                     for (var g = 0; g < plan.Groups; g++)
                     {
-                        var cols = new ImageColumns(x + ((nint)n0 * patch.ImageSize), patch, g * cg, k);
-                        GemmImplicit.ColumnsTimesTransposed(cols, ld, grad + ((nint)g * fg * ld), ld, fg, beta, t + ((nint)g * fg * k), fg);
+                        var gradG = grad + ((nint)g * fg * ld);
+                        var dwG = t + ((nint)g * fg * k);
+                        if (padded) GemmImplicit.PaddedColumnsTimesTransposed(new PaddedImages(pp, patch, po + ((nint)g * k), k), m, gradG, ld, fg, beta, dwG, fg);
+                        else GemmImplicit.ColumnsTimesTransposed(new ImageColumns(images, patch, g * cg, k), ld, gradG, ld, fg, beta, dwG, fg);
                     }
+                    // The bias gradient's row sums while this chunk's ∂y is still in cache.
+                    if (imageSums is not null) ImageSums<T>(output.Span, n0, n0 + m, f, p, imageSums);
                 }
             }
             TransposeGroups<T>(dwT, plan.Groups, k, fg, dw);
@@ -160,6 +179,8 @@ public static partial class ConvKernels
         {
             ArrayPool<T>.Shared.Return(dwT);
             if (wide is not null) ArrayPool<T>.Shared.Return(wide);
+            if (pads is not null) ArrayPool<float>.Shared.Return(pads);
+            if (offsets is not null) ArrayPool<int>.Shared.Return(offsets);
         }
     }
 }

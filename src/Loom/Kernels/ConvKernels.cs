@@ -119,13 +119,14 @@ public static partial class ConvKernels
     public static void CorrelateAdjoint<T>(ReadOnlyMemory<T> output, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, ConvPlan plan, Memory<T> image)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (Banded(plan, out var rows))
+        var banded = Banded(plan, out var rows);
+        if (AdjointAsCorrelation(plan) is { } flipped && (banded || FlippedChunksPay<T>(flipped)))
         {
-            if (AdjointAsCorrelation(plan) is { } flipped)
-            {
-                CorrelateFlipped(output, weight, bias, plan, flipped, image);
-                return;
-            }
+            CorrelateFlipped(output, weight, bias, plan, flipped, image);
+            return;
+        }
+        if (banded)
+        {
             CorrelateAdjointBands(output, weight, bias, plan, image, rows);
             return;
         }
@@ -166,8 +167,15 @@ public static partial class ConvKernels
         });
     }
 
-    /// <summary>weightGrad [F, K] = Σₙ output[n] · im2col(image[n])ᵀ, per group (overwritten).</summary>
-    public static void WeightGradient<T>(ReadOnlyMemory<T> image, ReadOnlyMemory<T> output, ConvPlan plan, Memory<T> weightGrad)
+    /// <summary>
+    /// weightGrad [F, K] = Σₙ output[n] · im2col(image[n])ᵀ, per group (overwritten). With <paramref name="biasGrad"/>,
+    /// also biasGrad[f] = Σₙ Σₚ output[n, f, p] (overwritten): each image's row sums are taken by the thread that
+    /// just used that image's ∂y (in cache), then added in image order — the order of
+    /// <see cref="ChannelSums{T}(ReadOnlyMemory{T}, int, int, int, Memory{T})"/>, so the same bits, and no second pass
+    /// over ∂y from memory.
+    /// </summary>
+    public static void WeightGradient<T>(ReadOnlyMemory<T> image, ReadOnlyMemory<T> output, ConvPlan plan, Memory<T> weightGrad,
+        Memory<T> biasGrad = default)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var (patch, parts, chunk) = (plan.Patch, Parts(plan.Batch), ChunkImages(plan));
@@ -179,11 +187,15 @@ public static partial class ConvKernels
         // transpose it. Each element is the same sum of the same products in the same order: the same bits.
         var transposed = TransposedWeightGradient && k < Math.Min(fg, 32);
         var implicitGemm = UseImplicit<T>(plan) && TransposedFillsTiles(plan);
+        var withBias = !biasGrad.IsEmpty;
         if (plan.Batch == 0)
         {
             weightGrad.Span[..size].Clear();
+            if (withBias) biasGrad.Span[..f].Clear();
             return;
         }
+        // imageSums[n·F + f] = Σₚ output[n, f, p], written by the part that owns image n.
+        var imageSums = withBias ? ArrayPool<T>.Shared.Rent(plan.Batch * f) : null;
         var partials = new T[]?[parts];
         for (var part = 1; part < parts; part++) partials[part] = ArrayPool<T>.Shared.Rent(size);
         try
@@ -194,9 +206,10 @@ public static partial class ConvKernels
                 var dw = part == 0 ? weightGrad.Span[..size] : partials[part].AsSpan(0, size);
                 if (implicitGemm)
                 {
-                    WeightGradientImplicit(image, output, plan, start, end, dw);
+                    WeightGradientImplicit(image, output, plan, start, end, dw, imageSums);
                     return;
                 }
+                if (imageSums is not null) ImageSums<T>(output.Span, start, end, f, p, imageSums);
                 if (banded)
                 {
                     WeightGradientBands(image.Span, output.Span, plan, start, end, dw, rows);
@@ -245,21 +258,60 @@ public static partial class ConvKernels
                 var partial = partials[part].AsSpan(0, size);
                 for (var i = 0; i < size; i++) total[i] += partial[i];
             }
+            if (imageSums is not null)
+            {
+                var db = biasGrad.Span[..f];
+                db.Clear();
+                for (var n = 0; n < plan.Batch; n++)
+                    for (var c = 0; c < f; c++) db[c] += imageSums[(n * f) + c];
+            }
         }
         finally
         {
             for (var part = 1; part < parts; part++) ArrayPool<T>.Shared.Return(partials[part]!);
+            if (imageSums is not null) ArrayPool<T>.Shared.Return(imageSums);
         }
     }
 
-    /// <summary>sums[c] = Σₙ Σₚ values[n, c, p] for values [N, C, P] (the bias gradient).</summary>
-    public static void ChannelSums<T>(ReadOnlySpan<T> values, int batch, int channels, int positions, Span<T> sums)
+    /// <summary>sums[n·F + f] = Σₚ values[n, f, p] for the images [n0, n1) of values [N, F, P].</summary>
+    private static void ImageSums<T>(ReadOnlySpan<T> values, int n0, int n1, int f, int p, Span<T> sums)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        sums[..channels].Clear();
+        for (var n = n0; n < n1; n++)
+            for (var c = 0; c < f; c++) sums[(n * f) + c] = System.Numerics.Tensors.TensorPrimitives.Sum<T>(values.Slice(((n * f) + c) * p, p));
+    }
+
+    /// <summary>
+    /// sums[c] = Σₙ Σₚ values[n, c, p] for values [N, C, P] (the bias gradient). The channels are split over the
+    /// threads (W6's 25.7 MB ∂y was summed by one thread while the other waited); each channel's sum is taken in the
+    /// same order whatever the split, so every thread count gives the same bits.
+    /// </summary>
+    public static void ChannelSums<T>(ReadOnlyMemory<T> values, int batch, int channels, int positions, Memory<T> sums)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var parts = Threads.PartsFor((long)batch * channels * positions, ChannelSumsGrain, Math.Min(channels, Threads.Count));
+        if (parts <= 1)
+        {
+            ChannelSums(values.Span, batch, channels, positions, sums.Span, 0, channels);
+            return;
+        }
+        GemmTeam.For(parts, part =>
+        {
+            var (c0, c1) = Threads.Range(channels, parts, part);
+            ChannelSums(values.Span, batch, channels, positions, sums.Span, c0, c1);
+        });
+    }
+
+    /// <summary>Elements summed per thread at least before <see cref="ChannelSums{T}(ReadOnlyMemory{T}, int, int, int, Memory{T})"/> splits.</summary>
+    private const long ChannelSumsGrain = 1 << 16;
+
+    private static void ChannelSums<T>(ReadOnlySpan<T> values, int batch, int channels, int positions, Span<T> sums, int c0, int c1)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        sums[c0..c1].Clear();
         for (var n = 0; n < batch; n++)
         {
-            for (var c = 0; c < channels; c++)
+            for (var c = c0; c < c1; c++)
             {
                 var row = values.Slice((n * channels + c) * positions, positions);
                 sums[c] += System.Numerics.Tensors.TensorPrimitives.Sum<T>(row);

@@ -56,6 +56,33 @@ internal static unsafe class GemmPack
     }
 
     /// <summary>
+    /// A sliver whose rows lie anywhere: op(A)[i, p] = rows[i][<paramref name="shift"/> + p] for i &lt; <paramref name="count"/>, p &lt; kc →
+    /// dst[p·mr + i], as <see cref="A"/> with transA = false (8 rows × 8 k transposed in registers, the same spill
+    /// rule: groups stored from the last to the first, so a spill lands only on rows written after it, or up to 8
+    /// floats past the sliver). The implicit weight gradient packs its column-matrix rows straight from padded
+    /// images with it, a run of positions at a time.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ARows(float* dst, int mr, int count, int kc, float** rows, nint shift)
+    {
+        var p0 = 0;
+        if (Avx.IsSupported)
+        {
+            var last = (count - 1) / 8 * 8;
+            for (; p0 + 8 <= kc; p0 += 8)
+            {
+                for (var i0 = last; i0 >= 0; i0 -= 8)
+                    Transposed8(rows + i0, shift + p0, Math.Min(8, count - i0), dst + p0 * mr + i0, mr);
+            }
+        }
+        for (var i = 0; i < count; i++)
+        {
+            var src = rows[i] + shift;
+            for (var p = p0; p < kc; p++) dst[p * mr + i] = src[p];
+        }
+    }
+
+    /// <summary>
     /// B block: kc × nc of op(B) starting at <paramref name="b"/> (offset to row p0, column j0 of op(B)) → slivers of
     /// nr columns, sliver s at dst + s·kc·nr, element [p, j] at p·nr + j. The last sliver is zero-padded to nr.
     /// </summary>
@@ -140,6 +167,47 @@ internal static unsafe class GemmPack
                 for (var j = cols; j < nr; j++) dp[j] = 0f;
             }
         }
+    }
+
+    /// <summary>
+    /// <see cref="Transposed8(float*, nint, int, float*, nint)"/> for rows given by pointer: row t is
+    /// rows[t] + <paramref name="p0"/> (t &lt; <paramref name="count"/>; the missing rows read as zero).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transposed8(float** rows, nint p0, int count, float* dst, nint dstStride)
+    {
+        var r0 = count > 0 ? Vector256.Load(rows[0] + p0) : default;
+        var r1 = count > 1 ? Vector256.Load(rows[1] + p0) : default;
+        var r2 = count > 2 ? Vector256.Load(rows[2] + p0) : default;
+        var r3 = count > 3 ? Vector256.Load(rows[3] + p0) : default;
+        var r4 = count > 4 ? Vector256.Load(rows[4] + p0) : default;
+        var r5 = count > 5 ? Vector256.Load(rows[5] + p0) : default;
+        var r6 = count > 6 ? Vector256.Load(rows[6] + p0) : default;
+        var r7 = count > 7 ? Vector256.Load(rows[7] + p0) : default;
+        var t0 = Avx.UnpackLow(r0, r1);
+        var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5);
+        var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7);
+        var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44);
+        var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44);
+        var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44);
+        var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44);
+        var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Permute2x128(u0, u4, 0x20).Store(dst);
+        Avx.Permute2x128(u1, u5, 0x20).Store(dst + dstStride);
+        Avx.Permute2x128(u2, u6, 0x20).Store(dst + 2 * dstStride);
+        Avx.Permute2x128(u3, u7, 0x20).Store(dst + 3 * dstStride);
+        Avx.Permute2x128(u0, u4, 0x31).Store(dst + 4 * dstStride);
+        Avx.Permute2x128(u1, u5, 0x31).Store(dst + 5 * dstStride);
+        Avx.Permute2x128(u2, u6, 0x31).Store(dst + 6 * dstStride);
+        Avx.Permute2x128(u3, u7, 0x31).Store(dst + 7 * dstStride);
     }
 
     /// <summary>

@@ -21,8 +21,119 @@ internal static unsafe partial class GemmImplicit
         }
     }
 
+    /// <summary>
+    /// C [R, F] (rows <paramref name="ldc"/> apart) = cols · Gᵀ + beta·C over the real positions of
+    /// <paramref name="count"/> padded images (K = count·outH·outW, image i's position q at column i·P + q of G [F, K],
+    /// rows <paramref name="ldg"/> apart), R = src.RowCount: <see cref="ColumnsTimesTransposed"/> with each sliver of
+    /// the column matrix packed straight from the padded images (no unrolling into L1 first). The packed sliver holds
+    /// the same numbers as there, so C gets the same bits.
+    /// </summary>
+    public static void PaddedColumnsTimesTransposed(in PaddedImages src, int count, float* g, int ldg, int f, float beta, float* c, int ldc)
+    {
+        switch (Pick(GemmF32.Width))
+        {
+            case 0: Padded<Kernel512>.ColumnsTimesTransposed(src, count, g, ldg, f, beta, c, ldc); break;
+            case 1: Padded<Kernel256Wide>.ColumnsTimesTransposed(src, count, g, ldg, f, beta, c, ldc); break;
+            default: Padded<Kernel256>.ColumnsTimesTransposed(src, count, g, ldg, f, beta, c, ldc); break;
+        }
+    }
+
     private static class Padded<TK> where TK : struct, IGemmKernel
     {
+        [SkipLocalsInit]
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void ColumnsTimesTransposed(in PaddedImages src, int count, float* g, int ldg, int f, float beta0, float* c, int ldc)
+        {
+            int mr = TK.MR, nr = TK.NR, r = src.RowCount;
+            var k = count * src.Patch.Columns;
+            var fPad = (f + nr - 1) / nr * nr;
+            var depth = GemmF32.SliceDepth(k);
+            var buf = ImplicitBuffers.Get(depth * fPad, 0, mr * depth);
+            var tile = stackalloc float[mr * nr];
+            var rows = stackalloc float*[mr];
+            for (var pc = 0; pc < k; pc += depth)
+            {
+                var kc = Math.Min(depth, k - pc);
+                var beta = pc == 0 ? beta0 : 1f;
+                // op(B)[p, j] = G[j, pc + p]: Gᵀ's slice, F columns (W6: two slivers).
+                GemmPack.B(buf.Panel, nr, kc, f, g + pc, ldg, true);
+                for (var ir = 0; ir < r; ir += mr)
+                {
+                    var height = Math.Min(mr, r - ir);
+                    PackSliver(buf.Sliver, mr, height, ir, pc, kc, src, rows);
+                    var cRow = c + ((nint)ir * ldc);
+                    for (var jr = 0; jr < f; jr += nr)
+                    {
+                        var b = buf.Panel + ((nint)jr * kc);
+                        if (TK.RowsA && jr + nr <= f) TK.TileRowsA(height, kc, buf.Sliver, kc, b, nr, cRow + jr, ldc, 1f, beta);
+                        else if (TK.RowsA) EdgeRowsA(height, f - jr, kc, buf.Sliver, b, tile, cRow + jr, ldc, beta);
+                        else if (jr + nr <= f) TK.Tile(height, kc, buf.Sliver, b, nr, cRow + jr, ldc, 1f, beta);
+                        else Driver<TK>.Edge(height, f - jr, kc, buf.Sliver, b, tile, cRow + jr, ldc, beta);
+                    }
+                }
+            }
+        }
+
+        /// <summary>
+        /// Rows [r0, r0 + height) of the column matrix, real positions [pc, pc + kc) → the sliver's A: the positions
+        /// are walked a run within one output row at a time, where each row is a contiguous stretch of its padded
+        /// image. A kernel that reads A's rows in place (<see cref="IGemmKernel.RowsA"/>) gets plain copies, row t at
+        /// dst + t·kc (its FMAs are the packed kernel's: the same bits); else each run is transposed into a k-major
+        /// sliver by <see cref="GemmPack.ARows"/>.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void PackSliver(float* dst, int mr, int height, int r0, int pc, int kc, in PaddedImages src, float** rows)
+        {
+            var geometry = src.Patch;
+            var (p, outW, wp) = (geometry.Columns, geometry.OutWidth, PaddedImages.PaddedWidth(geometry));
+            var i = pc / p;
+            var oh = pc % p / outW;
+            var ow = pc % p % outW;
+            // Each row's start in image 0; a run is the same shift of all of them.
+            for (var t = 0; t < height; t++) rows[t] = src.At(r0 + t, 0, 0);
+            var size = PaddedImages.Size(geometry);
+            for (var done = 0; done < kc;)
+            {
+                var run = Math.Min(outW - ow, kc - done);
+                var shift = ((nint)i * size) + (oh * wp) + ow;
+                if (TK.RowsA)
+                {
+                    for (var t = 0; t < height; t++) ImageColumns.Copy(rows[t] + shift, dst + ((nint)t * kc) + done, run);
+                }
+                else GemmPack.ARows(dst + ((nint)done * mr), mr, height, run, rows, shift);
+                done += run;
+                ow += run;
+                if (ow == outW)
+                {
+                    ow = 0;
+                    if (++oh == geometry.OutHeight)
+                    {
+                        oh = 0;
+                        i++;
+                    }
+                }
+            }
+        }
+
+        /// <summary>A tile narrower than NR with A's rows in place (<see cref="GemmImplicit.Driver{TK}.Edge"/>'s merge).</summary>
+        private static void EdgeRowsA(int rows, int cols, int kc, float* a, float* b, float* tile, float* c, int ldc, float beta)
+        {
+            TK.TileRowsA(rows, kc, a, kc, b, TK.NR, tile, TK.NR, 1f, 0f);
+            for (var i = 0; i < rows; i++)
+            {
+                var t = tile + (i * TK.NR);
+                var ci = c + ((nint)i * ldc);
+                if (beta == 0f)
+                {
+                    for (var j = 0; j < cols; j++) ci[j] = 1f * t[j];
+                }
+                else
+                {
+                    for (var j = 0; j < cols; j++) ci[j] = MathF.FusedMultiplyAdd(t[j], 1f, beta * ci[j]);
+                }
+            }
+        }
+
         [SkipLocalsInit]
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Columns(float* packedA, int m, in PaddedImages src, int count, float* y, int ldy)

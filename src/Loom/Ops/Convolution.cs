@@ -179,15 +179,16 @@ public static partial class Functional
         }
         if (weight.RequiresGrad)
         {
-            // ∂W = Σ_n G[n] · cols(x[n])ᵀ: the correlation of the input with G.
+            // ∂W = Σ_n G[n] · cols(x[n])ᵀ: the correlation of the input with G; ∂b's sums ride along (G in cache).
             gw = weight.EmptyLike();
-            ConvKernels.WeightGradient<T>(x.Data<T>(), g.Data<T>(), plan, gw.Data<T>());
+            gb = bias is { RequiresGrad: true } ? bias.EmptyLike() : null;
+            ConvKernels.WeightGradient<T>(x.Data<T>(), g.Data<T>(), plan, gw.Data<T>(), gb is null ? default : gb.Data<T>());
         }
-        if (bias is { RequiresGrad: true })
+        if (bias is { RequiresGrad: true } && gb is null)
         {
             // ∂b[f] = Σ_n Σ_p G[n, f, p].
             gb = bias.EmptyLike();
-            ConvKernels.ChannelSums<T>(g.Span<T>(), plan.Batch, plan.OutChannels, plan.Patch.Columns, gb.Span<T>());
+            ConvKernels.ChannelSums<T>(g.Data<T>(), plan.Batch, plan.OutChannels, plan.Patch.Columns, gb.Data<T>());
         }
         return bias is null ? [gx, gw] : [gx, gw, gb];
     }
@@ -224,7 +225,7 @@ public static partial class Functional
             {
                 gb = bias.EmptyLike();
                 var p = plan.Patch;
-                ConvKernels.ChannelSums<T>(g.Span<T>(), plan.Batch, p.Channels, p.Height * p.Width, gb.Span<T>());
+                ConvKernels.ChannelSums<T>(g.Data<T>(), plan.Batch, p.Channels, p.Height * p.Width, gb.Data<T>());
             }
             return bias is null ? [gx, gw] : [gx, gw, gb];
         });

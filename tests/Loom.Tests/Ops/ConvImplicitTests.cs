@@ -161,6 +161,62 @@ public class ConvImplicitTests
     }
 
     [Theory]
+    [MemberData(nameof(StrideOne))]
+    public unsafe void PaddedTransposedGradientIsTheUnrolledOne(int[] v)
+    {
+        // ∂Wᵀ [R, F] with the slivers packed straight from padded images: the same packed numbers as through the
+        // unrolled rows, so the same bits, for F = 37 (a full tile and an edge), beta 0 and 1, and K = m·P positions
+        // whose slices start mid output row and cross images. Pads start as NaN: Pad must write all that is read.
+        var (g, m) = Geometry(v);
+        const int f = 37;
+        var images = Random(m * g.ImageSize, 9);
+        var n = m * g.Columns;
+        var grad = Random(f * (n + 5), 10);
+        var start = Random(g.Rows * f, 11);
+        var pads = new float[(m * PaddedImages.Size(g)) + PaddedImages.Slack(g)];
+        Array.Fill(pads, float.NaN);
+        var offsets = new int[g.Rows];
+        foreach (var beta in new[] { 0f, 1f })
+        {
+            var (expected, actual) = ((float[])start.Clone(), (float[])start.Clone());
+            fixed (float* x = images, pg = grad, ce = expected, ca = actual, pd = pads)
+            fixed (int* po = offsets)
+            {
+                GemmImplicit.ColumnsTimesTransposed(new ImageColumns(x, g, 0, g.Rows), n, pg, n + 5, f, beta, ce, f);
+                PaddedImages.Pad(x, g, m, pd);
+                PaddedImages.Offsets(g, 0, g.Rows, po);
+                GemmImplicit.PaddedColumnsTimesTransposed(new PaddedImages(pd, g, po, g.Rows), m, pg, n + 5, f, beta, ca, f);
+            }
+            Assert.Equal(expected, actual);
+        }
+    }
+
+    [Theory]
+    [InlineData(14, 14, 349, 3)]
+    [InlineData(14, 6, 17, 0)]
+    [InlineData(8, 8, 8, 5)]
+    [InlineData(6, 5, 23, 1)]
+    public unsafe void RowsByPointerPackAsStoredRows(int mr, int rows, int kc, int shift)
+    {
+        // GemmPack.ARows (rows anywhere, shifted) gives the sliver GemmPack.A packs from the same rows stored lda apart
+        // (the packed kernel on a machine without in-place A reads it): every k, tails of fewer than 8, spills overwritten.
+        const int lda = 401;
+        var a = Random(rows * lda, 12);
+        var (expected, actual) = (new float[(mr * kc) + 64], new float[(mr * kc) + 64]);
+        Array.Fill(expected, float.NaN);
+        Array.Fill(actual, float.NaN);
+        fixed (float* pa = a, pe = expected, pq = actual)
+        {
+            var pointers = stackalloc float*[rows];
+            for (var i = 0; i < rows; i++) pointers[i] = pa + (i * lda);
+            GemmPack.A(pe, mr, rows, kc, pa + shift, lda, false);
+            GemmPack.ARows(pq, mr, rows, kc, pointers, shift);
+        }
+        for (var p = 0; p < kc; p++)
+            for (var i = 0; i < rows; i++) Assert.Equal(expected[(p * mr) + i], actual[(p * mr) + i]);
+    }
+
+    [Theory]
     [InlineData(1, 1, false, 2)]
     [InlineData(2, 1, false, 2)]
     [InlineData(2, 2, false, 2)]
@@ -200,6 +256,8 @@ public class ConvImplicitTests
             Assert.Equal(implicitGemm.Dw, Run().Dw); // bitwise repeatable
             ConvKernels.PaddedLayout = false;
             var unrolledRows = Run();
+            // Stride 1: ∂W packs its slivers from the padded images; the packed numbers, and so the bits, are the same.
+            if (stride == 1) Assert.Equal(unrolledRows.Dw, implicitGemm.Dw);
             ConvKernels.ImplicitGemm = false;
             var explicitGemm = Run();
             ConvAssert.Close(Array.ConvertAll(explicitGemm.Y, v => (double)v), Array.ConvertAll(unrolledRows.Y, v => (double)v), 1e-5);

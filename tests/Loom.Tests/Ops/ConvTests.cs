@@ -407,6 +407,51 @@ public class ConvBandTests
         }
     }
 
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 1)]
+    [InlineData(2, 2)]
+    public void ChunkedStrideOneAdjointAsFlippedCorrelationAgreesWithCol2Im(int threads, int groups)
+    {
+        // Images small enough for chunks, 16 image channels per group (a full 14-row sliver and more): ∂x and the
+        // transposed conv's forward with bias through the padded flipped correlation against GEMM + col2im.
+        var g = new Generator(52);
+        var (c, f) = (16 * groups, 6 * groups);
+        var x = Tensor.Randn(new Shape(3, c, 7, 6), g);
+        var w = Tensor.Randn(new Shape(f, c / groups, 3, 2), g);
+        var options = new Conv2dOptions { Padding = (2, 1, 0, 1), Dilation = (2, 1), Groups = groups };
+        var transposed = new ConvTranspose2dOptions { Padding = (2, 1, 0, 1), Dilation = (2, 1), Groups = groups };
+        var up = Tensor.Randn(new Shape(3, f, 6, 6), new Generator(8));
+        (float[] Dx, float[] Up) Run()
+        {
+            var xl = x.Clone().RequiresGrad_();
+            var y = Functional.Conv2d(xl, w, null, options);
+            y.Backward(Tensor.Randn(y.Shape, new Generator(5)));
+            var wt = Tensor.Randn(new Shape(f, c / groups, 3, 2), new Generator(6));
+            var bt = Tensor.Randn(new Shape(c), new Generator(7));
+            return (xl.Grad!.ToArray(), Functional.ConvTranspose2d(up, wt, bt, transposed).ToArray());
+        }
+        var (savedThreads, savedFlip) = (Threads.Count, ConvKernels.FlippedChunks);
+        try
+        {
+            Threads.Count = threads;
+            var patch = new PatchGeometry(c, 7, 6, 6, 6, 3, 2, 1, 1, 2, 0, 2, 1);
+            Assert.True(ConvKernels.AdjointTakesFlippedChunks<float>(new ConvPlan(3, groups, f, patch)));
+            var flipped = Run();
+            Assert.Equal(flipped.Dx, Run().Dx); // bitwise repeatable
+            ConvKernels.FlippedChunks = false;
+            Assert.False(ConvKernels.AdjointTakesFlippedChunks<float>(new ConvPlan(3, groups, f, patch)));
+            var col2im = Run();
+            ConvAssert.Close(Array.ConvertAll(col2im.Dx, v => (double)v), Array.ConvertAll(flipped.Dx, v => (double)v), 1e-5);
+            ConvAssert.Close(Array.ConvertAll(col2im.Up, v => (double)v), Array.ConvertAll(flipped.Up, v => (double)v), 1e-5);
+            Assert.Contains(flipped.Dx, v => v != 0f);
+        }
+        finally
+        {
+            (Threads.Count, ConvKernels.FlippedChunks) = (savedThreads, savedFlip);
+        }
+    }
+
     [Fact]
     public void BandedImageToColumnsMatchesTheWholeUnrolling() => Gen.Int[1, 5].Sample(rows =>
     {
