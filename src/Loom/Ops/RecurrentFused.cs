@@ -170,10 +170,12 @@ internal static class RecurrentFused
                 var ghn = gru ? tape.Ghn[k] = tape.Rent(rows * hidden) : null;
 
                 // G = X·W_ihᵀ + b_ih (+ b_hh, folded in except for the GRU, whose b_hn sits inside r ⊙ (·)).
-                // H = 16 (1600×8·8×64): on this thread, as the weight gradients (RecurrentStepProduct.MaxOncePerCallWork); same bits.
-                // Only where the step products are step-kernel sized: an RNN with H = 128 (1600×8·8×128) keeps the GEMM's team.
-                var smallProjection = SmallStep<T>(gh, hidden) && RecurrentStepProduct.Takes<T>(gh, inSize)
-                    && (long)rows * gh * inSize <= RecurrentStepProduct.MaxOncePerCallWork;
+                // A narrow input (W_ihᵀ within RecurrentStepProduct's right operand: in = 8 at H = 128, 512 gate columns)
+                // takes the step product, which adds the bias as it stores each sum — one pass over G (3.2 MB for an
+                // LSTM with H = 128) instead of a bias fill and then the GEMM accumulating onto it; the same bits
+                // (sum + bias either way). Rows are independent, so H = 128's halves on two threads change no bit.
+                // H = 16 (1600×8·8×64) stays on this thread (ParallelPassWork). Wider inputs keep the GEMM.
+                var stepProjection = RecurrentStepProduct.Takes<T>(gh, inSize);
                 var rowBias = bih is not null && bhh is not null ? tape.Rent(gh) : null;
                 if (rowBias is not null)
                 {
@@ -181,9 +183,8 @@ internal static class RecurrentFused
                     bih!.CopyTo(bias);
                     if (!gru) TensorPrimitives.Add(bias, bhh, bias);
                     if (lstm) TensorPrimitives.Multiply(bias.Slice(2 * hidden, hidden), T.One + T.One, bias.Slice(2 * hidden, hidden));
-                    // 3.2 MB for an LSTM with H = 128: filled by both threads, as the product after it is. The small
-                    // projection adds the bias as it stores each sum instead (the same bits: sum + bias either way).
-                    if (!smallProjection)
+                    // 3.2 MB for an LSTM with H = 128 with a wide input: filled by both threads, as the product after it is.
+                    if (!stepProjection)
                     {
                         ForRows(rows, gh, (g, gh, rowBias), static (st, r0, r1) =>
                         {
@@ -192,12 +193,14 @@ internal static class RecurrentFused
                         }, ParallelPassWork);
                     }
                 }
-                if (smallProjection && rowBias is not null)
-                    RecurrentStepProduct.RunWithBias(rows, gh, inSize, input, inSize, wihT, gh, rowBias.AsSpan(0, gh), g, gh);
-                else if (smallProjection)
-                    RecurrentStepProduct.Run(rows, gh, inSize, input, inSize, wihT, gh, false, g, gh);
+                if (stepProjection)
+                {
+                    ForRows(rows, gh, new Projection<T>(gh, inSize, input, wihT, rowBias, g), static (st, r0, r1) => st.Rows(r0, r1), ParallelPassWork);
+                }
                 else
+                {
                     Gemm.Run(false, false, rows, gh, inSize, T.One, input, inSize, wihT, gh, rowBias is null ? T.Zero : T.One, g, gh);
+                }
 
                 var first = d == 0 ? 0 : steps - 1;
                 CopyOrClear(h0, k * block, s.AsSpan(first * block, block));
@@ -209,7 +212,8 @@ internal static class RecurrentFused
                     var t = d == 0 ? step : steps - 1 - step;
                     var next = d == 0 ? t + 1 : t - 1;
                     var last = next < 0 || next >= steps;
-                    state.Set(t, last ? hnS : s, last ? k * block : next * block, last ? cnS : c, last ? k * block : next * block);
+                    state.Set(t, last ? hnS : s, last ? k * block : next * block, last ? cnS : c, last ? k * block : next * block,
+                        zeroPrev: step == 0 && h0 is null);
                     ForRows(n, gh, state, static (st, b0, b1) => st.Forward(b0, b1));
                 }
             }
@@ -298,11 +302,65 @@ internal static class RecurrentFused
             body(state, 0, n);
             return;
         }
-        GemmTeam.For(2, part =>
+        var halves = RowHalves<TState>.Rent(n, state, body);
+        try
         {
-            var (b0, b1) = Threads.Range(n, 2, part);
-            body(state, b0, b1);
-        });
+            GemmTeam.For(2, halves);
+        }
+        finally
+        {
+            halves.Return();
+        }
+    }
+
+    /// <summary>
+    /// The two halves of a <see cref="ForRows"/> job, as a reusable <see cref="ITeamWork"/>: a closure and an adapter
+    /// per call were ~100 bytes per time step and direction (≈ 13 KB per training step of an LSTM with H = 128). One
+    /// instance per thread and state type; a nested call (none today) would take a fresh one.
+    /// </summary>
+    private sealed class RowHalves<TState> : ITeamWork
+    {
+        [ThreadStatic]
+        private static RowHalves<TState>? _free;
+
+        private int _n;
+        private TState _state = default!;
+        private Action<TState, int, int> _body = null!;
+
+        public static RowHalves<TState> Rent(int n, TState state, Action<TState, int, int> body)
+        {
+            var h = _free ?? new RowHalves<TState>();
+            _free = null;
+            (h._n, h._state, h._body) = (n, state, body);
+            return h;
+        }
+
+        /// <summary>Drops the references (the state holds the call's buffers) and keeps the instance for the next call.</summary>
+        public void Return()
+        {
+            (_state, _body) = (default!, null!);
+            _free = this;
+        }
+
+        public void Run(int part)
+        {
+            var (b0, b1) = Threads.Range(_n, 2, part);
+            _body(_state, b0, b1);
+        }
+    }
+
+    /// <summary>Rows [r0, r1) of the input projection G = X·W_ihᵀ (+ the bias row) by <see cref="RecurrentStepProduct"/>.</summary>
+    private readonly struct Projection<T>(int gh, int inSize, T[] input, T[] wihT, T[]? rowBias, T[] g)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public void Rows(int r0, int r1)
+        {
+            var rows = r1 - r0;
+            var x = input.AsSpan(r0 * inSize, rows * inSize);
+            var c = g.AsSpan(r0 * gh, rows * gh);
+            if (rowBias is null) RecurrentStepProduct.Run(rows, gh, inSize, x, inSize, wihT, gh, false, c, gh);
+            else RecurrentStepProduct.RunWithBias(rows, gh, inSize, x, inSize, wihT, gh, rowBias.AsSpan(0, gh), c, gh);
+        }
     }
 
     /// <summary>
@@ -319,11 +377,18 @@ internal static class RecurrentFused
         private int _t, _prevAt, _hNextAt, _cNextAt;
         private T[] _hNextArr = [];
         private T[]? _cNextArr;
+        private bool _zeroPrev;
 
-        /// <summary>Moves to step <paramref name="step"/>, whose h (and c) go to the given arrays and offsets.</summary>
-        public void Set(int step, T[] hNext, int hAt, T[]? cNext, int cAt)
+        /// <summary>
+        /// Moves to step <paramref name="step"/>, whose h (and c) go to the given arrays and offsets. With
+        /// <paramref name="zeroPrev"/> (the first step without h0: h_prev = 0) the recurrent product is skipped: it
+        /// would add +0 to each pre-activation, which changes no value (at most the sign of a zero, which no gate
+        /// function sees) — 1 of T products saved.
+        /// </summary>
+        public void Set(int step, T[] hNext, int hAt, T[]? cNext, int cAt, bool zeroPrev)
         {
             (_t, _prevAt, _hNextArr, _hNextAt, _cNextArr, _cNextAt) = (step, step * tape.Batch * hidden, hNext, hAt, cNext, cAt);
+            _zeroPrev = zeroPrev;
         }
 
         public void Forward(int b0, int b1)
@@ -344,7 +409,11 @@ internal static class RecurrentFused
                 for (var b = 0; b < rows; b++) bhh.CopyTo(ghRows.Slice(b * gh, gh));
             }
             var accumulate = !gru || bhh is not null;
-            if (RecurrentStepProduct.Takes<T>(gh, hidden)) RecurrentStepProduct.Run(rows, gh, hidden, hPrev, hidden, whhT, gh, accumulate, ghRows, gh);
+            if (_zeroPrev)
+            {
+                if (!accumulate) ghRows.Clear(); // the GRU without b_hh: W_h· h_prev = 0
+            }
+            else if (RecurrentStepProduct.Takes<T>(gh, hidden)) RecurrentStepProduct.Run(rows, gh, hidden, hPrev, hidden, whhT, gh, accumulate, ghRows, gh);
             else Gemm.Run(false, false, rows, gh, hidden, T.One, hPrev, hidden, whhT, gh, accumulate ? T.One : T.Zero, ghRows, gh);
             switch (kind)
             {
@@ -608,9 +677,10 @@ internal static class RecurrentFused
                 {
                     var dbih = weights[k * p + 2].RequiresGrad ? ColumnSums(g, rows, gh, x.DType) : null;
                     grads[1 + k * p + 2] = dbih;
-                    // Outside the GRU both biases add to the same pre-activations (dgh is g): one sum serves both.
+                    // Outside the GRU both biases add to the same pre-activations (dgh is g): one sum serves both (a
+                    // copy from the storage pool, as the other gradients: Clone's fresh array was 2 KB a step at H = 128).
                     if (weights[k * p + 3].RequiresGrad)
-                        grads[1 + k * p + 3] = dbih is not null && ReferenceEquals(dgh, g) ? dbih.Clone() : ColumnSums(dgh, rows, gh, x.DType);
+                        grads[1 + k * p + 3] = dbih is not null && ReferenceEquals(dgh, g) ? PooledCopy(dbih) : ColumnSums(dgh, rows, gh, x.DType);
                 }
                 if (dx is not null)
                     MatMul(tape, false, false, rows, inSize, gh, g, gh, wih, inSize, d == 0 ? T.Zero : T.One, dx, inSize);
@@ -647,6 +717,13 @@ internal static class RecurrentFused
             rowsState.CarryBack = step > 0 || wantDh0;
             ForRows(n, gh, rowsState, static (st, b0, b1) => st.Rows(b0, b1));
         }
+    }
+
+    private static Tensor PooledCopy(Tensor t)
+    {
+        var copy = Tensor.Empty(t.Shape, t.DType);
+        Array.Copy(t.Storage, copy.Storage, t.Numel);
+        return copy;
     }
 
     private static Tensor ColumnSums<T>(T[] m, int rows, int cols, DType dtype)

@@ -69,4 +69,45 @@ public class RecurrentThreadsTests
             Threads.Count = saved;
         }
     }
+
+    // Without h0 the fused forward skips the first step's recurrent product (h_prev = 0, so it would add +0): the results
+    // must be the bits of an explicit zero h0 (and c0), whose product runs. 8 inputs: the step-product input projection.
+    [Theory]
+    [InlineData("lstm", 128, 1)]
+    [InlineData("lstm", 128, 2)]
+    [InlineData("gru", 128, 2)]
+    [InlineData("rnn_tanh", 128, 2)]
+    [InlineData("lstm", 16, 1)]
+    [InlineData("gru", 16, 1)]
+    public void NoInitialStateGivesTheBitsOfZeros(string mode, int hidden, int threads)
+    {
+        var c = new RecurrentCase(mode, 8, hidden, 2, true, false, true, 6, 33, false, false, 0);
+        var saved = Threads.Count;
+        try
+        {
+            Threads.Count = threads;
+            float[][] Run(bool zeros)
+            {
+                var layer = c.Build(7, DType.Float32);
+                var (x, _, _, _) = c.Inputs(new Generator(8), DType.Float32);
+                x.RequiresGrad_();
+                var shape = new Shape(c.Layers * c.Directions, c.Batch, hidden);
+                var state = zeros ? new RecurrentState(Tensor.Zeros(shape), mode == "lstm" ? Tensor.Zeros(shape) : null) : null;
+                var result = layer.Forward(x, state, null);
+                RecurrentAssert.Project(result, new Generator(9)).Backward();
+                var arrays = new List<float[]> { result.Output.ToArray(), result.H.ToArray(), x.Grad!.ToArray() };
+                if (result.C is { } cn) arrays.Add(cn.ToArray());
+                arrays.AddRange(layer.Parameters().Select(p => p.Grad!.ToArray()));
+                return [.. arrays];
+            }
+            var skipped = Run(false);
+            var computed = Run(true);
+            Assert.Equal(computed.Length, skipped.Length);
+            for (var i = 0; i < computed.Length; i++) Assert.Equal(computed[i], skipped[i]);
+        }
+        finally
+        {
+            Threads.Count = saved;
+        }
+    }
 }
