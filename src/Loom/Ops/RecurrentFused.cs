@@ -206,16 +206,11 @@ internal static class RecurrentFused
                 CopyOrClear(h0, k * block, s.AsSpan(first * block, block));
                 if (c is not null) CopyOrClear(c0, k * block, c.AsSpan(first * block, block));
 
-                var state = new StepState<T>(tape, kind, hidden, width, d, g, s, c, tanhC, ghn, ghStep, nStep, y, whhT, bhh);
-                for (var step = 0; step < steps; step++)
-                {
-                    var t = d == 0 ? step : steps - 1 - step;
-                    var next = d == 0 ? t + 1 : t - 1;
-                    var last = next < 0 || next >= steps;
-                    state.Set(t, last ? hnS : s, last ? k * block : next * block, last ? cnS : c, last ? k * block : next * block,
-                        zeroPrev: step == 0 && h0 is null);
-                    ForRows(n, gh, state, static (st, b0, b1) => st.Forward(b0, b1));
-                }
+                // The whole walk through time of each half of the batch rows in one job (rows depend only on their own
+                // earlier rows): one join per layer and direction instead of one per step.
+                var state = new StepState<T>(tape, kind, hidden, width, d, g, s, c, tanhC, ghn, ghStep, nStep, y, whhT, bhh,
+                    hnS, cnS, k * block, h0 is null);
+                ForRows(n, gh * hidden, state, static (st, b0, b1) => st.Walk(b0, b1), RecurrenceSplitWork);
             }
 
             input = y;
@@ -287,15 +282,19 @@ internal static class RecurrentFused
     /// </summary>
     private const long ParallelPassWork = 1L << 18;
 
-    /// <summary>Rows of a step block per thread below which one thread applies the gates (dispatch costs more).</summary>
-    private const int ParallelGateWork = 8192;
+    /// <summary>
+    /// Multiply-adds of one step's recurrent product (N·G·H·H) from which the walks through time split the batch rows
+    /// over two threads: where the GEMM would split that product itself (<see cref="GemmF32.ParallelWork"/>; H = 128:
+    /// 2.1 M for an LSTM, 0.5 M for an RNN). H = 16 (33 k for an LSTM with N = 32) stays on one thread, as before.
+    /// </summary>
+    private static long RecurrenceSplitWork => GemmF32.ParallelWork;
 
     /// <summary>
-    /// Runs <paramref name="body"/> over the n rows of a step: split in two halves on the GEMM team when the block is
-    /// large (H = 128: the gate math of a step is ~40 % of its GEMM, and the second thread would idle through it),
-    /// else inline (H = 16: a dispatch costs more than the rows). Rows are independent, so the split never changes a bit.
+    /// Runs <paramref name="body"/> over n rows: split in two halves on the GEMM team when n·rowWidth reaches
+    /// <paramref name="minWork"/> (the walks through time of H = 128, large once-per-call passes), else inline (H = 16:
+    /// a dispatch costs more than the rows). Rows are independent, so the split never changes a bit.
     /// </summary>
-    private static void ForRows<TState>(int n, int rowWidth, TState state, Action<TState, int, int> body, long minWork = ParallelGateWork)
+    private static void ForRows<TState>(int n, int rowWidth, TState state, Action<TState, int, int> body, long minWork)
     {
         if (Threads.Count < 2 || n < 2 || (long)n * rowWidth < minWork)
         {
@@ -364,44 +363,48 @@ internal static class RecurrentFused
     }
 
     /// <summary>
-    /// One forward step over rows [b0, b1) (for <see cref="ForRows"/>): the recurrent product h_prev·W_hhᵀ of those
-    /// rows, then their gate math, in the same job. Rows depend only on their own rows of h_prev, so a split over two
-    /// threads needs one join per step (before: one for the product, split by columns, and one for the gates), and
-    /// each element of the product is summed in the same order for any split (<see cref="Gemm"/>), so no bit changes.
-    /// One instance serves all the steps of a layer and direction (<see cref="Set"/>): nothing is allocated per step.
+    /// The forward walk through time of rows [b0, b1) (for <see cref="ForRows"/>): per step, the recurrent product
+    /// h_prev·W_hhᵀ of those rows, then their gate math. Rows depend only on their own earlier rows, so a split of the
+    /// batch over two threads needs one join for the whole walk (before: one per step, where a worker preempted by
+    /// another process cost a whole scheduler tick, ~4 ms, on any of the T joins), and each element of the product is
+    /// summed in the same order for any split (<see cref="Gemm"/>), so no bit changes. The step's targets are locals,
+    /// so the two halves share this instance; nothing is allocated per step.
     /// </summary>
     private sealed class StepState<T>(Tape<T> tape, CellKind kind, int hidden, int width, int d, T[] g, T[] s, T[]? c,
-        T[]? tanhC, T[]? ghn, T[]? ghStep, T[]? nStep, T[] y, T[] whhT, T[]? bhh)
+        T[]? tanhC, T[]? ghn, T[]? ghStep, T[]? nStep, T[] y, T[] whhT, T[]? bhh, T[] hn, T[]? cn, int finalAt, bool noH0)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        private int _t, _prevAt, _hNextAt, _cNextAt;
-        private T[] _hNextArr = [];
-        private T[]? _cNextArr;
-        private bool _zeroPrev;
-
         /// <summary>
-        /// Moves to step <paramref name="step"/>, whose h (and c) go to the given arrays and offsets. With
-        /// <paramref name="zeroPrev"/> (the first step without h0: h_prev = 0) the recurrent product is skipped: it
-        /// would add +0 to each pre-activation, which changes no value (at most the sign of a zero, which no gate
-        /// function sees) — 1 of T products saved.
+        /// Steps 0 … T−1 (T−1 … 0 for the reverse direction) of rows [b0, b1): step t's h (and c) go to row block
+        /// t ± 1 of s (and c), the last step's to h_n (and c_n). Without h0 the first step's recurrent product is
+        /// skipped: h_prev = 0 would add +0 to each pre-activation, which changes no value (at most the sign of a zero,
+        /// which no gate function sees) — 1 of T products saved.
         /// </summary>
-        public void Set(int step, T[] hNext, int hAt, T[]? cNext, int cAt, bool zeroPrev)
+        public void Walk(int b0, int b1)
         {
-            (_t, _prevAt, _hNextArr, _hNextAt, _cNextArr, _cNextAt) = (step, step * tape.Batch * hidden, hNext, hAt, cNext, cAt);
-            _zeroPrev = zeroPrev;
+            var (steps, block) = (tape.Steps, tape.Batch * hidden);
+            for (var step = 0; step < steps; step++)
+            {
+                var t = d == 0 ? step : steps - 1 - step;
+                var next = d == 0 ? t + 1 : t - 1;
+                var last = next < 0 || next >= steps;
+                var at = last ? finalAt : next * block;
+                Forward(t, last ? hn : s, at, last ? cn : c, at, step == 0 && noH0, b0, b1);
+            }
         }
 
-        public void Forward(int b0, int b1)
+        private void Forward(int t, T[] hNextArr, int hNextAt, T[]? cNextArr, int cNextAt, bool zeroPrev, int b0, int b1)
         {
             var n = tape.Batch;
+            var prevAt = t * n * hidden;
             var rows = b1 - b0;
             var gh = tape.Spec.Gates * hidden;
             var gru = kind == CellKind.Gru;
-            var gt = g.AsSpan((_t * n + b0) * gh, rows * gh);
-            var hPrev = s.AsSpan(_prevAt + b0 * hidden, rows * hidden);
-            var hNext = _hNextArr.AsSpan(_hNextAt + b0 * hidden, rows * hidden);
-            var cPrev = c is null ? default : c.AsSpan(_prevAt + b0 * hidden, rows * hidden);
-            var cNext = _cNextArr is null ? default : _cNextArr.AsSpan(_cNextAt + b0 * hidden, rows * hidden);
+            var gt = g.AsSpan((t * n + b0) * gh, rows * gh);
+            var hPrev = s.AsSpan(prevAt + b0 * hidden, rows * hidden);
+            var hNext = hNextArr.AsSpan(hNextAt + b0 * hidden, rows * hidden);
+            var cPrev = c is null ? default : c.AsSpan(prevAt + b0 * hidden, rows * hidden);
+            var cNext = cNextArr is null ? default : cNextArr.AsSpan(cNextAt + b0 * hidden, rows * hidden);
             // The GRU keeps W_h· h_prev + b_h· apart (b_hn sits inside r ⊙ (·)); the others add onto the projection.
             var ghRows = gru ? ghStep.AsSpan(b0 * gh, rows * gh) : gt;
             if (gru && bhh is not null)
@@ -409,7 +412,7 @@ internal static class RecurrentFused
                 for (var b = 0; b < rows; b++) bhh.CopyTo(ghRows.Slice(b * gh, gh));
             }
             var accumulate = !gru || bhh is not null;
-            if (_zeroPrev)
+            if (zeroPrev)
             {
                 if (!accumulate) ghRows.Clear(); // the GRU without b_hh: W_h· h_prev = 0
             }
@@ -418,11 +421,11 @@ internal static class RecurrentFused
             switch (kind)
             {
                 case CellKind.Lstm:
-                    RecurrentKernels.LstmForward(rows, hidden, gt, cPrev, cNext, tanhC.AsSpan(_prevAt + b0 * hidden, rows * hidden), hNext);
+                    RecurrentKernels.LstmForward(rows, hidden, gt, cPrev, cNext, tanhC.AsSpan(prevAt + b0 * hidden, rows * hidden), hNext);
                     break;
                 case CellKind.Gru:
                     RecurrentKernels.GruForward(rows, hidden, gt, ghRows, hPrev,
-                        ghn.AsSpan(_prevAt + b0 * hidden, rows * hidden), hNext, nStep.AsSpan(b0 * hidden, rows * hidden));
+                        ghn.AsSpan(prevAt + b0 * hidden, rows * hidden), hNext, nStep.AsSpan(b0 * hidden, rows * hidden));
                     break;
                 default:
                     RecurrentKernels.RnnForward(gt, kind == CellKind.RnnRelu, hNext);
@@ -431,14 +434,14 @@ internal static class RecurrentFused
             if (tape.Lengths is null && width == hidden)
             {
                 // One direction, every row valid: the step's output rows are one block (one copy, not one per row).
-                hNext.CopyTo(y.AsSpan((_t * n + b0) * hidden, rows * hidden));
+                hNext.CopyTo(y.AsSpan((t * n + b0) * hidden, rows * hidden));
                 return;
             }
             for (var b = b0; b < b1; b++)
             {
-                var yRow = y.AsSpan((_t * n + b) * width + d * hidden, hidden);
+                var yRow = y.AsSpan((t * n + b) * width + d * hidden, hidden);
                 var local = (b - b0) * hidden;
-                if (tape.Valid(_t, b))
+                if (tape.Valid(t, b))
                 {
                     hNext.Slice(local, hidden).CopyTo(yRow);
                     continue;
@@ -452,22 +455,29 @@ internal static class RecurrentFused
     }
 
     /// <summary>
-    /// The backward of one step (step <see cref="Step"/>, rows [b0, b1)), for <see cref="ForRows"/>: the per-row
-    /// kernels, then ∂ℓ/∂h_prev += ∂Gₕ·W_hh for the same rows (padded rows have ∂Gₕ = 0) in the same job, so a split
-    /// over two threads joins once per step; row b of the product needs only row b of ∂Gₕ.
+    /// The backward walk through time of rows [b0, b1), for <see cref="ForRows"/>: per step, the per-row kernels, then
+    /// ∂ℓ/∂h_prev += ∂Gₕ·W_hh for the same rows (padded rows have ∂Gₕ = 0); row b of the product needs only row b of
+    /// ∂Gₕ, so a split of the batch over two threads joins once for the whole walk.
     /// </summary>
     private sealed class BackState<T>(Tape<T> tape, CellKind kind, int hidden, int width, int d, T[] g, T[] s, T[]? c, T[]? tanhC,
-        T[]? ghn, T[] dgh, T[] dY, T[] dhCarry, T[] dcCarry, T[] whh, T[] scratch)
+        T[]? ghn, T[] dgh, T[] dY, T[] dhCarry, T[] dcCarry, T[] whh, T[] scratch, bool wantDh0)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public int Step { get; set; }
-
-        /// <summary>Whether the step carries ∂ℓ/∂h back to the step before (false at the first step without h0's gradient).</summary>
-        public bool CarryBack { get; set; }
-
-        public void Rows(int b0, int b1)
+        /// <summary>The walk back through time of rows [b0, b1): steps T−1 … 0 (0 … T−1 for the reverse direction).</summary>
+        public void Walk(int b0, int b1)
         {
-            var (t, n, gh) = (Step, tape.Batch, tape.Spec.Gates * hidden);
+            var steps = tape.Steps;
+            for (var step = steps - 1; step >= 0; step--)
+            {
+                // At the first step of the sequence ∂ℓ/∂h_prev would only feed ∂ℓ/∂h0.
+                Rows(d == 0 ? step : steps - 1 - step, step > 0 || wantDh0, b0, b1);
+            }
+        }
+
+        // Step t of rows [b0, b1); carryBack: whether the step carries ∂ℓ/∂h back to the step before.
+        private void Rows(int t, bool carryBack, int b0, int b1)
+        {
+            var (n, gh) = (tape.Batch, tape.Spec.Gates * hidden);
             if (kind == CellKind.Lstm && tape.Lengths is null && typeof(T) == typeof(float) && RecurrentLstmStep.Takes(hidden) && b1 > b0)
             {
                 // Every row valid: one call for the rows (the per-row calls cost about a row's math at H = 16).
@@ -480,7 +490,7 @@ internal static class RecurrentFused
             {
                 RowByRow(t, b0, b1);
             }
-            if (!CarryBack) return;
+            if (!carryBack) return;
             var rows = b1 - b0;
             if (RecurrentStepProduct.Takes<T>(hidden, gh))
             {
@@ -656,8 +666,10 @@ internal static class RecurrentFused
                 CopyOrClear(gradHn, k * block, dhCarry.AsSpan(0, block));
                 CopyOrClear(gradCn, k * block, dcCarry.AsSpan(0, block));
 
-                var rowsState = new BackState<T>(tape, kind, hidden, width, d, g, s, c, tanhC, ghn, dgh, dY!, dhCarry, dcCarry, whh, stepScratch);
-                Walk(rowsState, steps, n, gh, d, dh0 is not null);
+                // As the forward: each half of the batch rows walks back through all the steps in one job.
+                var rowsState = new BackState<T>(tape, kind, hidden, width, d, g, s, c, tanhC, ghn, dgh, dY!, dhCarry, dcCarry, whh, stepScratch,
+                    dh0 is not null);
+                ForRows(n, gh * hidden, rowsState, static (st, b0, b1) => st.Walk(b0, b1), RecurrenceSplitWork);
 
                 if (dh0 is not null) dhCarry.AsSpan(0, block).CopyTo(dh0.Data<T>().AsSpan(k * block));
                 if (dc0 is not null) dcCarry.AsSpan(0, block).CopyTo(dc0.Data<T>().AsSpan(k * block));
@@ -704,19 +716,6 @@ internal static class RecurrentFused
         if (h0 is not null) grads[h0Index] = dh0;
         if (c0 is not null) grads[c0Index] = dc0;
         return grads;
-    }
-
-    /// <summary>The walk back through time of one layer and direction (steps T−1 … 0, or 0 … T−1 for the reverse direction).</summary>
-    private static void Walk<T>(BackState<T> rowsState, int steps, int n, int gh, int d, bool wantDh0)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        for (var step = steps - 1; step >= 0; step--)
-        {
-            rowsState.Step = d == 0 ? step : steps - 1 - step;
-            // At the first step of the sequence ∂ℓ/∂h_prev would only feed ∂ℓ/∂h0.
-            rowsState.CarryBack = step > 0 || wantDh0;
-            ForRows(n, gh, rowsState, static (st, b0, b1) => st.Rows(b0, b1));
-        }
     }
 
     private static Tensor PooledCopy(Tensor t)

@@ -7,7 +7,10 @@ namespace Loom.Tests.Kernels;
 /// <summary>
 /// The small-H recurrent step product must give exactly the GEMM's bits (the fused recurrent op picks either path by
 /// size), for every row count (8-row tiles and the single-row tail), width, depth, padding and with or without C.
+/// The GEMM's bits are those of its SIMD kernels: the class shares <see cref="GemmWidthCollection"/> with GemmTests,
+/// which switch the process-wide width to Portable now and then.
 /// </summary>
+[Collection(GemmWidthCollection.Name)]
 public class RecurrentStepProductTests
 {
     private sealed record Case(int M, int N, int K, int PadA, int PadB, int PadC, bool Accumulate, int Seed);

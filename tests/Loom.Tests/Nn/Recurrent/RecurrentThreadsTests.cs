@@ -28,8 +28,9 @@ public class RecurrentThreadsTests
         return [.. arrays];
     }
 
-    // 4 steps split the per-step work (product + gates, backward rows + ∂h product) over the threads; 16 steps
-    // (528 rows · 512 gate columns) also split the once-per-call passes (bias fill, bias-gradient column sums).
+    // H = 128 and 256 split the batch rows of the walks through time (per step: product + gates, backward rows + ∂h
+    // product; one join per walk) over the threads; 16 steps (528 rows · 512 gate columns) also split the once-per-call
+    // passes (layer 0's projection with its bias, layer 1's bias fill, the bias-gradient column sums).
     [Theory]
     [InlineData("lstm", 128, 4)]
     [InlineData("lstm", 128, 16)]
@@ -38,7 +39,8 @@ public class RecurrentThreadsTests
     [InlineData("rnn_tanh", 256, 4)]
     [InlineData("rnn_relu", 256, 4)]
     // H = 16 and 32: the step-kernel paths (RecurrentStepProduct, RecurrentLstmStep) — the per-step products, the gate
-    // math, the input projections (layer 1 of 2 bidirectional: 32 or 64 inputs) and the weight gradients on one thread.
+    // math, the input projections (layer 1 of 2 bidirectional: 32 or 64 inputs) and the weight gradients on one thread
+    // (the LSTM with H = 32, 33·128·32 multiply-adds per step, splits its walks over the threads).
     [InlineData("lstm", 16, 5)]
     [InlineData("lstm", 32, 5)]
     [InlineData("gru", 16, 5)]
