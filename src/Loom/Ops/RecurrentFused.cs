@@ -77,7 +77,8 @@ internal static class RecurrentFused
     private sealed class Tape<T>(RecurrentShape spec, int steps, int batch, int[]? lengths)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        private readonly List<T[]> _rented = [];
+        // Sized for a one-layer stack (about a dozen buffers), so that it does not grow on every call.
+        private readonly List<T[]> _rented = new(32);
 
         public RecurrentShape Spec { get; } = spec;
         public int Steps { get; } = steps;
@@ -234,11 +235,11 @@ internal static class RecurrentFused
         if (bf) RecurrentKernels.SwapLeadingAxes<T>(input.AsSpan(0, rows * width), steps, n, width, output.Data<T>());
 
         var result = output;
-        var inputList = new List<Tensor>(weights.Count + 3) { x };
-        inputList.AddRange(weights);
-        if (h0 is not null) inputList.Add(h0);
-        if (c0 is not null) inputList.Add(c0);
-        var inputs = inputList.ToArray();
+        var inputs = new Tensor[1 + weights.Count + (h0 is null ? 0 : 1) + (c0 is null ? 0 : 1)];
+        inputs[0] = x;
+        for (var i = 0; i < weights.Count; i++) inputs[1 + i] = weights[i];
+        if (h0 is not null) inputs[1 + weights.Count] = h0;
+        if (c0 is not null) inputs[^1] = c0;
         if (!Autograd.Needs(inputs))
         {
             tape.ReturnAll();
