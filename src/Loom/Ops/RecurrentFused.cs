@@ -78,7 +78,8 @@ internal static class RecurrentFused
     private sealed class Tape<T>(RecurrentShape spec, int steps, int batch, int[]? lengths)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        private readonly List<T[]> _rented = [];
+        // Sized for a one-layer stack (about a dozen buffers), so that it does not grow on every call.
+        private readonly List<T[]> _rented = new(32);
 
         public RecurrentShape Spec { get; } = spec;
         public int Steps { get; } = steps;
@@ -171,10 +172,12 @@ internal static class RecurrentFused
                 var ghn = gru ? tape.Ghn[k] = tape.Rent(rows * hidden) : null;
 
                 // G = X·W_ihᵀ + b_ih (+ b_hh, folded in except for the GRU, whose b_hn sits inside r ⊙ (·)).
-                // H = 16 (1600×8·8×64): on this thread, as the weight gradients (RecurrentStepProduct.MaxOncePerCallWork); same bits.
-                // Only where the step products are step-kernel sized: an RNN with H = 128 (1600×8·8×128) keeps the GEMM's team.
-                var smallProjection = SmallStep<T>(gh, hidden) && RecurrentStepProduct.Takes<T>(gh, inSize)
-                    && (long)rows * gh * inSize <= RecurrentStepProduct.MaxOncePerCallWork;
+                // A narrow input (W_ihᵀ within RecurrentStepProduct's right operand: in = 8 at H = 128, 512 gate columns)
+                // takes the step product, which adds the bias as it stores each sum — one pass over G (3.2 MB for an
+                // LSTM with H = 128) instead of a bias fill and then the GEMM accumulating onto it; the same bits
+                // (sum + bias either way). Rows are independent, so H = 128's halves on two threads change no bit.
+                // H = 16 (1600×8·8×64) stays on this thread (ParallelPassWork). Wider inputs keep the GEMM.
+                var stepProjection = RecurrentStepProduct.Takes<T>(gh, inSize);
                 var rowBias = bih is not null && bhh is not null ? tape.Rent(gh) : null;
                 if (rowBias is not null)
                 {
@@ -182,9 +185,8 @@ internal static class RecurrentFused
                     bih!.CopyTo(bias);
                     if (!gru) TensorPrimitives.Add(bias, bhh, bias);
                     if (lstm) TensorPrimitives.Multiply(bias.Slice(2 * hidden, hidden), T.One + T.One, bias.Slice(2 * hidden, hidden));
-                    // 3.2 MB for an LSTM with H = 128: filled by both threads, as the product after it is. The small
-                    // projection adds the bias as it stores each sum instead (the same bits: sum + bias either way).
-                    if (!smallProjection)
+                    // 3.2 MB for an LSTM with H = 128 with a wide input: filled by both threads, as the product after it is.
+                    if (!stepProjection)
                     {
                         ForRows(rows, gh, (g, gh, rowBias), static (st, r0, r1) =>
                         {
@@ -193,26 +195,24 @@ internal static class RecurrentFused
                         }, ParallelPassWork);
                     }
                 }
-                if (smallProjection && rowBias is not null)
-                    RecurrentStepProduct.RunWithBias(rows, gh, inSize, input, inSize, wihT, gh, rowBias.AsSpan(0, gh), g, gh);
-                else if (smallProjection)
-                    RecurrentStepProduct.Run(rows, gh, inSize, input, inSize, wihT, gh, false, g, gh);
+                if (stepProjection)
+                {
+                    ForRows(rows, gh, new Projection<T>(gh, inSize, input, wihT, rowBias, g), static (st, r0, r1) => st.Rows(r0, r1), ParallelPassWork);
+                }
                 else
+                {
                     Gemm.Run(false, false, rows, gh, inSize, T.One, input, inSize, wihT, gh, rowBias is null ? T.Zero : T.One, g, gh);
+                }
 
                 var first = d == 0 ? 0 : steps - 1;
                 CopyOrClear(h0, k * block, s.AsSpan(first * block, block));
                 if (c is not null) CopyOrClear(c0, k * block, c.AsSpan(first * block, block));
 
-                var state = new StepState<T>(tape, kind, hidden, width, d, g, s, c, tanhC, ghn, ghStep, nStep, y, whhT, bhh);
-                for (var step = 0; step < steps; step++)
-                {
-                    var t = d == 0 ? step : steps - 1 - step;
-                    var next = d == 0 ? t + 1 : t - 1;
-                    var last = next < 0 || next >= steps;
-                    state.Set(t, last ? hnS : s, last ? k * block : next * block, last ? cnS : c, last ? k * block : next * block);
-                    ForRows(n, gh, state, static (st, b0, b1) => st.Forward(b0, b1));
-                }
+                // The whole walk through time of each half of the batch rows in one job (rows depend only on their own
+                // earlier rows): one join per layer and direction instead of one per step.
+                var state = new StepState<T>(tape, kind, hidden, width, d, g, s, c, tanhC, ghn, ghStep, nStep, y, whhT, bhh,
+                    hnS, cnS, k * block, h0 is null);
+                ForRows(n, gh * hidden, state, static (st, b0, b1) => st.Walk(b0, b1), RecurrenceSplitWork);
             }
 
             input = y;
@@ -236,11 +236,11 @@ internal static class RecurrentFused
         if (bf) RecurrentKernels.SwapLeadingAxes<T>(input.AsSpan(0, rows * width), steps, n, width, output.Data<T>());
 
         var result = output;
-        var inputList = new List<Tensor>(weights.Count + 3) { x };
-        inputList.AddRange(weights);
-        if (h0 is not null) inputList.Add(h0);
-        if (c0 is not null) inputList.Add(c0);
-        var inputs = inputList.ToArray();
+        var inputs = new Tensor[1 + weights.Count + (h0 is null ? 0 : 1) + (c0 is null ? 0 : 1)];
+        inputs[0] = x;
+        for (var i = 0; i < weights.Count; i++) inputs[1 + i] = weights[i];
+        if (h0 is not null) inputs[1 + weights.Count] = h0;
+        if (c0 is not null) inputs[^1] = c0;
         if (!Autograd.Needs(inputs))
         {
             tape.ReturnAll();
@@ -284,60 +284,129 @@ internal static class RecurrentFused
     /// </summary>
     private const long ParallelPassWork = 1L << 18;
 
-    /// <summary>Rows of a step block per thread below which one thread applies the gates (dispatch costs more).</summary>
-    private const int ParallelGateWork = 8192;
+    /// <summary>
+    /// Multiply-adds of one step's recurrent product (N·G·H·H) from which the walks through time split the batch rows
+    /// over two threads: where the GEMM would split that product itself (<see cref="GemmF32.ParallelWork"/>; H = 128:
+    /// 2.1 M for an LSTM, 0.5 M for an RNN). H = 16 (33 k for an LSTM with N = 32) stays on one thread, as before.
+    /// </summary>
+    private static long RecurrenceSplitWork => GemmF32.ParallelWork;
 
     /// <summary>
-    /// Runs <paramref name="body"/> over the n rows of a step: split in two halves on the GEMM team when the block is
-    /// large (H = 128: the gate math of a step is ~40 % of its GEMM, and the second thread would idle through it),
-    /// else inline (H = 16: a dispatch costs more than the rows). Rows are independent, so the split never changes a bit.
+    /// Runs <paramref name="body"/> over n rows: split in two halves on the GEMM team when n·rowWidth reaches
+    /// <paramref name="minWork"/> (the walks through time of H = 128, large once-per-call passes), else inline (H = 16:
+    /// a dispatch costs more than the rows). Rows are independent, so the split never changes a bit.
     /// </summary>
-    private static void ForRows<TState>(int n, int rowWidth, TState state, Action<TState, int, int> body, long minWork = ParallelGateWork)
+    private static void ForRows<TState>(int n, int rowWidth, TState state, Action<TState, int, int> body, long minWork)
     {
         if (Threads.Count < 2 || n < 2 || (long)n * rowWidth < minWork)
         {
             body(state, 0, n);
             return;
         }
-        GemmTeam.For(2, part =>
+        var halves = RowHalves<TState>.Rent(n, state, body);
+        try
         {
-            var (b0, b1) = Threads.Range(n, 2, part);
-            body(state, b0, b1);
-        });
+            GemmTeam.For(2, halves);
+        }
+        finally
+        {
+            halves.Return();
+        }
     }
 
     /// <summary>
-    /// One forward step over rows [b0, b1) (for <see cref="ForRows"/>): the recurrent product h_prev·W_hhᵀ of those
-    /// rows, then their gate math, in the same job. Rows depend only on their own rows of h_prev, so a split over two
-    /// threads needs one join per step (before: one for the product, split by columns, and one for the gates), and
-    /// each element of the product is summed in the same order for any split (<see cref="Gemm"/>), so no bit changes.
-    /// One instance serves all the steps of a layer and direction (<see cref="Set"/>): nothing is allocated per step.
+    /// The two halves of a <see cref="ForRows"/> job, as a reusable <see cref="ITeamWork"/>: a closure and an adapter
+    /// per call were ~100 bytes per time step and direction (≈ 13 KB per training step of an LSTM with H = 128). One
+    /// instance per thread and state type; a nested call (none today) would take a fresh one.
     /// </summary>
-    private sealed class StepState<T>(Tape<T> tape, CellKind kind, int hidden, int width, int d, T[] g, T[] s, T[]? c,
-        T[]? tanhC, T[]? ghn, T[]? ghStep, T[]? nStep, T[] y, T[] whhT, T[]? bhh)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    private sealed class RowHalves<TState> : ITeamWork
     {
-        private int _t, _prevAt, _hNextAt, _cNextAt;
-        private T[] _hNextArr = [];
-        private T[]? _cNextArr;
+        [ThreadStatic]
+        private static RowHalves<TState>? _free;
 
-        /// <summary>Moves to step <paramref name="step"/>, whose h (and c) go to the given arrays and offsets.</summary>
-        public void Set(int step, T[] hNext, int hAt, T[]? cNext, int cAt)
+        private int _n;
+        private TState _state = default!;
+        private Action<TState, int, int> _body = null!;
+
+        public static RowHalves<TState> Rent(int n, TState state, Action<TState, int, int> body)
         {
-            (_t, _prevAt, _hNextArr, _hNextAt, _cNextArr, _cNextAt) = (step, step * tape.Batch * hidden, hNext, hAt, cNext, cAt);
+            var h = _free ?? new RowHalves<TState>();
+            _free = null;
+            (h._n, h._state, h._body) = (n, state, body);
+            return h;
         }
 
-        public void Forward(int b0, int b1)
+        /// <summary>Drops the references (the state holds the call's buffers) and keeps the instance for the next call.</summary>
+        public void Return()
+        {
+            (_state, _body) = (default!, null!);
+            _free = this;
+        }
+
+        public void Run(int part)
+        {
+            var (b0, b1) = Threads.Range(_n, 2, part);
+            _body(_state, b0, b1);
+        }
+    }
+
+    /// <summary>Rows [r0, r1) of the input projection G = X·W_ihᵀ (+ the bias row) by <see cref="RecurrentStepProduct"/>.</summary>
+    private readonly struct Projection<T>(int gh, int inSize, T[] input, T[] wihT, T[]? rowBias, T[] g)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public void Rows(int r0, int r1)
+        {
+            var rows = r1 - r0;
+            var x = input.AsSpan(r0 * inSize, rows * inSize);
+            var c = g.AsSpan(r0 * gh, rows * gh);
+            if (rowBias is null) RecurrentStepProduct.Run(rows, gh, inSize, x, inSize, wihT, gh, false, c, gh);
+            else RecurrentStepProduct.RunWithBias(rows, gh, inSize, x, inSize, wihT, gh, rowBias.AsSpan(0, gh), c, gh);
+        }
+    }
+
+    /// <summary>
+    /// The forward walk through time of rows [b0, b1) (for <see cref="ForRows"/>): per step, the recurrent product
+    /// h_prev·W_hhᵀ of those rows, then their gate math. Rows depend only on their own earlier rows, so a split of the
+    /// batch over two threads needs one join for the whole walk (before: one per step, where a worker preempted by
+    /// another process cost a whole scheduler tick, ~4 ms, on any of the T joins), and each element of the product is
+    /// summed in the same order for any split (<see cref="Gemm"/>), so no bit changes. The step's targets are locals,
+    /// so the two halves share this instance; nothing is allocated per step.
+    /// </summary>
+    private sealed class StepState<T>(Tape<T> tape, CellKind kind, int hidden, int width, int d, T[] g, T[] s, T[]? c,
+        T[]? tanhC, T[]? ghn, T[]? ghStep, T[]? nStep, T[] y, T[] whhT, T[]? bhh, T[] hn, T[]? cn, int finalAt, bool noH0)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        /// <summary>
+        /// Steps 0 … T−1 (T−1 … 0 for the reverse direction) of rows [b0, b1): step t's h (and c) go to row block
+        /// t ± 1 of s (and c), the last step's to h_n (and c_n). Without h0 the first step's recurrent product is
+        /// skipped: h_prev = 0 would add +0 to each pre-activation, which changes no value (at most the sign of a zero,
+        /// which no gate function sees) — 1 of T products saved.
+        /// </summary>
+        public void Walk(int b0, int b1)
+        {
+            var (steps, block) = (tape.Steps, tape.Batch * hidden);
+            for (var step = 0; step < steps; step++)
+            {
+                var t = d == 0 ? step : steps - 1 - step;
+                var next = d == 0 ? t + 1 : t - 1;
+                var last = next < 0 || next >= steps;
+                var at = last ? finalAt : next * block;
+                Forward(t, last ? hn : s, at, last ? cn : c, at, step == 0 && noH0, b0, b1);
+            }
+        }
+
+        private void Forward(int t, T[] hNextArr, int hNextAt, T[]? cNextArr, int cNextAt, bool zeroPrev, int b0, int b1)
         {
             var n = tape.Batch;
+            var prevAt = t * n * hidden;
             var rows = b1 - b0;
             var gh = tape.Spec.Gates * hidden;
             var gru = kind == CellKind.Gru;
-            var gt = g.AsSpan((_t * n + b0) * gh, rows * gh);
-            var hPrev = s.AsSpan(_prevAt + b0 * hidden, rows * hidden);
-            var hNext = _hNextArr.AsSpan(_hNextAt + b0 * hidden, rows * hidden);
-            var cPrev = c is null ? default : c.AsSpan(_prevAt + b0 * hidden, rows * hidden);
-            var cNext = _cNextArr is null ? default : _cNextArr.AsSpan(_cNextAt + b0 * hidden, rows * hidden);
+            var gt = g.AsSpan((t * n + b0) * gh, rows * gh);
+            var hPrev = s.AsSpan(prevAt + b0 * hidden, rows * hidden);
+            var hNext = hNextArr.AsSpan(hNextAt + b0 * hidden, rows * hidden);
+            var cPrev = c is null ? default : c.AsSpan(prevAt + b0 * hidden, rows * hidden);
+            var cNext = cNextArr is null ? default : cNextArr.AsSpan(cNextAt + b0 * hidden, rows * hidden);
             // The GRU keeps W_h· h_prev + b_h· apart (b_hn sits inside r ⊙ (·)); the others add onto the projection.
             var ghRows = gru ? ghStep.AsSpan(b0 * gh, rows * gh) : gt;
             if (gru && bhh is not null)
@@ -345,16 +414,20 @@ internal static class RecurrentFused
                 for (var b = 0; b < rows; b++) bhh.CopyTo(ghRows.Slice(b * gh, gh));
             }
             var accumulate = !gru || bhh is not null;
-            if (RecurrentStepProduct.Takes<T>(gh, hidden)) RecurrentStepProduct.Run(rows, gh, hidden, hPrev, hidden, whhT, gh, accumulate, ghRows, gh);
+            if (zeroPrev)
+            {
+                if (!accumulate) ghRows.Clear(); // the GRU without b_hh: W_h· h_prev = 0
+            }
+            else if (RecurrentStepProduct.Takes<T>(gh, hidden)) RecurrentStepProduct.Run(rows, gh, hidden, hPrev, hidden, whhT, gh, accumulate, ghRows, gh);
             else Gemm.Run(false, false, rows, gh, hidden, T.One, hPrev, hidden, whhT, gh, accumulate ? T.One : T.Zero, ghRows, gh);
             switch (kind)
             {
                 case CellKind.Lstm:
-                    RecurrentKernels.LstmForward(rows, hidden, gt, cPrev, cNext, tanhC.AsSpan(_prevAt + b0 * hidden, rows * hidden), hNext);
+                    RecurrentKernels.LstmForward(rows, hidden, gt, cPrev, cNext, tanhC.AsSpan(prevAt + b0 * hidden, rows * hidden), hNext);
                     break;
                 case CellKind.Gru:
                     RecurrentKernels.GruForward(rows, hidden, gt, ghRows, hPrev,
-                        ghn.AsSpan(_prevAt + b0 * hidden, rows * hidden), hNext, nStep.AsSpan(b0 * hidden, rows * hidden));
+                        ghn.AsSpan(prevAt + b0 * hidden, rows * hidden), hNext, nStep.AsSpan(b0 * hidden, rows * hidden));
                     break;
                 default:
                     RecurrentKernels.RnnForward(gt, kind == CellKind.RnnRelu, hNext);
@@ -363,14 +436,14 @@ internal static class RecurrentFused
             if (tape.Lengths is null && width == hidden)
             {
                 // One direction, every row valid: the step's output rows are one block (one copy, not one per row).
-                hNext.CopyTo(y.AsSpan((_t * n + b0) * hidden, rows * hidden));
+                hNext.CopyTo(y.AsSpan((t * n + b0) * hidden, rows * hidden));
                 return;
             }
             for (var b = b0; b < b1; b++)
             {
-                var yRow = y.AsSpan((_t * n + b) * width + d * hidden, hidden);
+                var yRow = y.AsSpan((t * n + b) * width + d * hidden, hidden);
                 var local = (b - b0) * hidden;
-                if (tape.Valid(_t, b))
+                if (tape.Valid(t, b))
                 {
                     hNext.Slice(local, hidden).CopyTo(yRow);
                     continue;
@@ -384,22 +457,29 @@ internal static class RecurrentFused
     }
 
     /// <summary>
-    /// The backward of one step (step <see cref="Step"/>, rows [b0, b1)), for <see cref="ForRows"/>: the per-row
-    /// kernels, then ∂ℓ/∂h_prev += ∂Gₕ·W_hh for the same rows (padded rows have ∂Gₕ = 0) in the same job, so a split
-    /// over two threads joins once per step; row b of the product needs only row b of ∂Gₕ.
+    /// The backward walk through time of rows [b0, b1), for <see cref="ForRows"/>: per step, the per-row kernels, then
+    /// ∂ℓ/∂h_prev += ∂Gₕ·W_hh for the same rows (padded rows have ∂Gₕ = 0); row b of the product needs only row b of
+    /// ∂Gₕ, so a split of the batch over two threads joins once for the whole walk.
     /// </summary>
     private sealed class BackState<T>(Tape<T> tape, CellKind kind, int hidden, int width, int d, T[] g, T[] s, T[]? c, T[]? tanhC,
-        T[]? ghn, T[] dgh, T[] dY, T[] dhCarry, T[] dcCarry, T[] whh, T[] scratch)
+        T[]? ghn, T[] dgh, T[] dY, T[] dhCarry, T[] dcCarry, T[] whh, T[] scratch, bool wantDh0)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public int Step { get; set; }
-
-        /// <summary>Whether the step carries ∂ℓ/∂h back to the step before (false at the first step without h0's gradient).</summary>
-        public bool CarryBack { get; set; }
-
-        public void Rows(int b0, int b1)
+        /// <summary>The walk back through time of rows [b0, b1): steps T−1 … 0 (0 … T−1 for the reverse direction).</summary>
+        public void Walk(int b0, int b1)
         {
-            var (t, n, gh) = (Step, tape.Batch, tape.Spec.Gates * hidden);
+            var steps = tape.Steps;
+            for (var step = steps - 1; step >= 0; step--)
+            {
+                // At the first step of the sequence ∂ℓ/∂h_prev would only feed ∂ℓ/∂h0.
+                Rows(d == 0 ? step : steps - 1 - step, step > 0 || wantDh0, b0, b1);
+            }
+        }
+
+        // Step t of rows [b0, b1); carryBack: whether the step carries ∂ℓ/∂h back to the step before.
+        private void Rows(int t, bool carryBack, int b0, int b1)
+        {
+            var (n, gh) = (tape.Batch, tape.Spec.Gates * hidden);
             if (kind == CellKind.Lstm && tape.Lengths is null && typeof(T) == typeof(float) && RecurrentLstmStep.Takes(hidden) && b1 > b0)
             {
                 // Every row valid: one call for the rows (the per-row calls cost about a row's math at H = 16).
@@ -412,7 +492,7 @@ internal static class RecurrentFused
             {
                 RowByRow(t, b0, b1);
             }
-            if (!CarryBack) return;
+            if (!carryBack) return;
             var rows = b1 - b0;
             if (RecurrentStepProduct.Takes<T>(hidden, gh))
             {
@@ -589,8 +669,10 @@ internal static class RecurrentFused
                 CopyOrClear(gradHn, k * block, dhCarry.AsSpan(0, block));
                 CopyOrClear(gradCn, k * block, dcCarry.AsSpan(0, block));
 
-                var rowsState = new BackState<T>(tape, kind, hidden, width, d, g, s, c, tanhC, ghn, dgh, dY!, dhCarry, dcCarry, whh, stepScratch);
-                Walk(rowsState, steps, n, gh, d, dh0 is not null);
+                // As the forward: each half of the batch rows walks back through all the steps in one job.
+                var rowsState = new BackState<T>(tape, kind, hidden, width, d, g, s, c, tanhC, ghn, dgh, dY!, dhCarry, dcCarry, whh, stepScratch,
+                    dh0 is not null);
+                ForRows(n, gh * hidden, rowsState, static (st, b0, b1) => st.Walk(b0, b1), RecurrenceSplitWork);
 
                 if (dh0 is not null) dhCarry.AsSpan(0, block).CopyTo(dh0.Data<T>().AsSpan(k * block));
                 if (dc0 is not null) dcCarry.AsSpan(0, block).CopyTo(dc0.Data<T>().AsSpan(k * block));
@@ -610,9 +692,10 @@ internal static class RecurrentFused
                 {
                     var dbih = weights[k * p + 2].RequiresGrad ? ColumnSums(g, rows, gh, x.DType) : null;
                     grads[1 + k * p + 2] = dbih;
-                    // Outside the GRU both biases add to the same pre-activations (dgh is g): one sum serves both.
+                    // Outside the GRU both biases add to the same pre-activations (dgh is g): one sum serves both (a
+                    // copy from the storage pool, as the other gradients: Clone's fresh array was 2 KB a step at H = 128).
                     if (weights[k * p + 3].RequiresGrad)
-                        grads[1 + k * p + 3] = dbih is not null && ReferenceEquals(dgh, g) ? dbih.Clone() : ColumnSums(dgh, rows, gh, x.DType);
+                        grads[1 + k * p + 3] = dbih is not null && ReferenceEquals(dgh, g) ? PooledCopy(dbih) : ColumnSums(dgh, rows, gh, x.DType);
                 }
                 if (dx is not null)
                     MatMul(tape, false, false, rows, inSize, gh, g, gh, wih, inSize, d == 0 ? T.Zero : T.One, dx, inSize);
@@ -638,17 +721,11 @@ internal static class RecurrentFused
         return grads;
     }
 
-    /// <summary>The walk back through time of one layer and direction (steps T−1 … 0, or 0 … T−1 for the reverse direction).</summary>
-    private static void Walk<T>(BackState<T> rowsState, int steps, int n, int gh, int d, bool wantDh0)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    private static Tensor PooledCopy(Tensor t)
     {
-        for (var step = steps - 1; step >= 0; step--)
-        {
-            rowsState.Step = d == 0 ? step : steps - 1 - step;
-            // At the first step of the sequence ∂ℓ/∂h_prev would only feed ∂ℓ/∂h0.
-            rowsState.CarryBack = step > 0 || wantDh0;
-            ForRows(n, gh, rowsState, static (st, b0, b1) => st.Rows(b0, b1));
-        }
+        var copy = Tensor.Empty(t.Shape, t.DType);
+        Array.Copy(t.Storage, copy.Storage, t.Numel);
+        return copy;
     }
 
     private static Tensor ColumnSums<T>(T[] m, int rows, int cols, DType dtype)

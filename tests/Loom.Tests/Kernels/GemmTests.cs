@@ -3,9 +3,11 @@ using Loom.Kernels;
 
 namespace Loom.Tests.Kernels;
 
-// These tests switch the process-wide Threads.Count and Gemm.KernelWidth (and restore them). Both only change
-// speed, never float32 results (the summation order is fixed), so tests elsewhere running at the same time are
-// not disturbed.
+// These tests switch the process-wide Threads.Count and Gemm.KernelWidth (and restore them). The thread count and
+// the SIMD widths only change speed, but the Portable width (GemmRows) sums in another order: tests that compare
+// other kernels with the GEMM's bits share this collection, so they never run while the width is Portable (the
+// transposed-A step product failed so, now and then, when both classes ran at once).
+[Collection(GemmWidthCollection.Name)]
 public class GemmTests
 {
     /// <summary>One random GEMM problem: sizes, transposes, padding of the leading dimensions, alpha and beta.</summary>
@@ -385,4 +387,11 @@ public class GemmTests
             Threads.Count = oldThreads;
         }
     }
+}
+
+/// <summary>Tests that switch <see cref="Gemm.KernelWidth"/>, and tests that compare with the GEMM's bits: never at once.</summary>
+[CollectionDefinition(Name)]
+public sealed class GemmWidthCollection
+{
+    public const string Name = "Gemm: process-wide kernel width";
 }

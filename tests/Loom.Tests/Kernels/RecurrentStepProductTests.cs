@@ -7,7 +7,10 @@ namespace Loom.Tests.Kernels;
 /// <summary>
 /// The small-H recurrent step product must give exactly the GEMM's bits (the fused recurrent op picks either path by
 /// size), for every row count (8-row tiles and the single-row tail), width, depth, padding and with or without C.
+/// The GEMM's bits are those of its SIMD kernels: the class shares <see cref="GemmWidthCollection"/> with GemmTests,
+/// which switch the process-wide width to Portable now and then.
 /// </summary>
+[Collection(GemmWidthCollection.Name)]
 public class RecurrentStepProductTests
 {
     private sealed record Case(int M, int N, int K, int PadA, int PadB, int PadC, bool Accumulate, int Seed);
@@ -15,11 +18,18 @@ public class RecurrentStepProductTests
     private static readonly Gen<Case> Cases = Gen.Select(Gen.Int[1, 41], Gen.OneOf(16, 32, 48, 64), Gen.Int[1, 64], Gen.Int[0, 3],
         Gen.Int[0, 3], Gen.Int[0, 3], Gen.Bool, Gen.Int, (m, n, k, pa, pb, pc, acc, seed) => new Case(m, n, k, pa, pb, pc, acc, seed));
 
+    // The input projections of wide gate blocks with a narrow input (W5: 1,600 rows × 8 inputs · 8 × 512 gate columns of
+    // an LSTM with H = 128, taken in two row halves): many rows, 128–512 columns, depth ≤ 8.
+    private static readonly Gen<Case> ProjectionCases = Gen.Select(Gen.Int[1, 300], Gen.OneOf(128, 384, 512), Gen.Int[1, 8], Gen.Int[0, 3],
+        Gen.Int[0, 3], Gen.Int[0, 3], Gen.Bool, Gen.Int, (m, n, k, pa, pb, pc, acc, seed) => new Case(m, n, k, pa, pb, pc, acc, seed));
+
+    private static readonly Gen<Case> AllCases = Gen.Frequency((3, Cases), (1, ProjectionCases));
+
     [Fact]
     public void GivesTheBitsOfTheGemm()
     {
         Assert.SkipUnless(Avx512F.IsSupported, "no AVX-512F: the fused op uses the GEMM");
-        Cases.Where(c => c.N * c.K <= RecurrentStepProduct.MaxRightOperand).Sample(c =>
+        AllCases.Where(c => c.N * c.K <= RecurrentStepProduct.MaxRightOperand).Sample(c =>
         {
             var (lda, ldb, ldc) = (c.K + c.PadA, c.N + c.PadB, c.N + c.PadC);
             var g = new Generator((ulong)(uint)c.Seed);
@@ -40,7 +50,7 @@ public class RecurrentStepProductTests
     public void WithBiasGivesTheBitsOfTheGemmIntoBiasRows()
     {
         Assert.SkipUnless(Avx512F.IsSupported, "no AVX-512F: the fused op uses the GEMM");
-        Cases.Where(c => c.N * c.K <= RecurrentStepProduct.MaxRightOperand).Sample(c =>
+        AllCases.Where(c => c.N * c.K <= RecurrentStepProduct.MaxRightOperand).Sample(c =>
         {
             var (lda, ldb, ldc) = (c.K + c.PadA, c.N + c.PadB, c.N + c.PadC);
             var g = new Generator((ulong)(uint)c.Seed);

@@ -89,7 +89,9 @@ public abstract class RecurrentLayer : Module, IRecurrent, IRecurrentCell
         RecurrentChecks.State(_op, "h0", h0, states, batch, HiddenSize, input.DType);
         if (_kind == CellKind.Lstm) RecurrentChecks.State(_op, "c0", c0, states, batch, HiddenSize, input.DType);
         else if (c0 is not null) throw new LoomException($"{_op}: a cell state c0 was given, but only an LSTM has one");
-        foreach (var p in Parameters())
+        // One walk over the parameters (the dtype check and the op's list): each walk allocates its iterators.
+        var weights = Parameters().ToList();
+        foreach (var p in weights)
         {
             if (p.DType != input.DType)
                 throw new LoomException($"{_op}: the input is {input.DType.TorchName()} but the parameters are {p.DType.TorchName()}; convert the module with To()");
@@ -97,7 +99,6 @@ public abstract class RecurrentLayer : Module, IRecurrent, IRecurrentCell
 
         var dropout = Training ? Options.Dropout : 0;
         var lengthsCopy = lengths is null ? null : (int[])lengths.Clone();
-        var weights = Parameters().ToList();
         var (output, hn, cn) = Implementation == RecurrentImplementation.Fused
             ? RecurrentFused.Forward(Spec, input, weights, h0, c0, lengthsCopy, dropout, Generator)
             : RecurrentComposed.Forward(Spec, input, weights, h0, c0, lengthsCopy, dropout, Generator);

@@ -28,8 +28,9 @@ public class RecurrentThreadsTests
         return [.. arrays];
     }
 
-    // 4 steps split the per-step work (product + gates, backward rows + ∂h product) over the threads; 16 steps
-    // (528 rows · 512 gate columns) also split the once-per-call passes (bias fill, bias-gradient column sums).
+    // H = 128 and 256 split the batch rows of the walks through time (per step: product + gates, backward rows + ∂h
+    // product; one join per walk) over the threads; 16 steps (528 rows · 512 gate columns) also split the once-per-call
+    // passes (layer 0's projection with its bias, layer 1's bias fill, the bias-gradient column sums).
     [Theory]
     [InlineData("lstm", 128, 4)]
     [InlineData("lstm", 128, 16)]
@@ -38,7 +39,8 @@ public class RecurrentThreadsTests
     [InlineData("rnn_tanh", 256, 4)]
     [InlineData("rnn_relu", 256, 4)]
     // H = 16 and 32: the step-kernel paths (RecurrentStepProduct, RecurrentLstmStep) — the per-step products, the gate
-    // math, the input projections (layer 1 of 2 bidirectional: 32 or 64 inputs) and the weight gradients on one thread.
+    // math, the input projections (layer 1 of 2 bidirectional: 32 or 64 inputs) and the weight gradients on one thread
+    // (the LSTM with H = 32, 33·128·32 multiply-adds per step, splits its walks over the threads).
     [InlineData("lstm", 16, 5)]
     [InlineData("lstm", 32, 5)]
     [InlineData("gru", 16, 5)]
@@ -63,6 +65,47 @@ public class RecurrentThreadsTests
                 Assert.Equal(one[i], two[i]);
                 RecurrentAssert.Close(Tensor.FromArray(two[i]), Tensor.FromArray(composed[i]), 1e-4, $"{c}: array {i}");
             }
+        }
+        finally
+        {
+            Threads.Count = saved;
+        }
+    }
+
+    // Without h0 the fused forward skips the first step's recurrent product (h_prev = 0, so it would add +0): the results
+    // must be the bits of an explicit zero h0 (and c0), whose product runs. 8 inputs: the step-product input projection.
+    [Theory]
+    [InlineData("lstm", 128, 1)]
+    [InlineData("lstm", 128, 2)]
+    [InlineData("gru", 128, 2)]
+    [InlineData("rnn_tanh", 128, 2)]
+    [InlineData("lstm", 16, 1)]
+    [InlineData("gru", 16, 1)]
+    public void NoInitialStateGivesTheBitsOfZeros(string mode, int hidden, int threads)
+    {
+        var c = new RecurrentCase(mode, 8, hidden, 2, true, false, true, 6, 33, false, false, 0);
+        var saved = Threads.Count;
+        try
+        {
+            Threads.Count = threads;
+            float[][] Run(bool zeros)
+            {
+                var layer = c.Build(7, DType.Float32);
+                var (x, _, _, _) = c.Inputs(new Generator(8), DType.Float32);
+                x.RequiresGrad_();
+                var shape = new Shape(c.Layers * c.Directions, c.Batch, hidden);
+                var state = zeros ? new RecurrentState(Tensor.Zeros(shape), mode == "lstm" ? Tensor.Zeros(shape) : null) : null;
+                var result = layer.Forward(x, state, null);
+                RecurrentAssert.Project(result, new Generator(9)).Backward();
+                var arrays = new List<float[]> { result.Output.ToArray(), result.H.ToArray(), x.Grad!.ToArray() };
+                if (result.C is { } cn) arrays.Add(cn.ToArray());
+                arrays.AddRange(layer.Parameters().Select(p => p.Grad!.ToArray()));
+                return [.. arrays];
+            }
+            var skipped = Run(false);
+            var computed = Run(true);
+            Assert.Equal(computed.Length, skipped.Length);
+            for (var i = 0; i < computed.Length; i++) Assert.Equal(computed[i], skipped[i]);
         }
         finally
         {
