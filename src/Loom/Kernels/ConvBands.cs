@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Loom.Kernels;
 
@@ -36,7 +37,7 @@ public static partial class ConvKernels
     {
         var (patch, parts) = (plan.Patch, Parts(plan.Batch));
         var (fg, k, p, outW) = (plan.GroupOutChannels, plan.WeightColumns, plan.Patch.Columns, plan.Patch.OutWidth);
-        GemmTeam.For(parts, part =>
+        GemmTeam.For(parts, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (part) =>
         {
             var (start, end) = Threads.Range(plan.Batch, parts, part);
             var cols = ArrayPool<T>.Shared.Rent(patch.Rows * rows * outW);
@@ -78,7 +79,7 @@ public static partial class ConvKernels
     {
         var (patch, parts) = (plan.Patch, Parts(plan.Batch));
         var (fg, k, p, outW) = (plan.GroupOutChannels, plan.WeightColumns, plan.Patch.Columns, plan.Patch.OutWidth);
-        GemmTeam.For(parts, part =>
+        GemmTeam.For(parts, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (part) =>
         {
             var (start, end) = Threads.Range(plan.Batch, parts, part);
             var cols = ArrayPool<T>.Shared.Rent(patch.Rows * rows * outW);

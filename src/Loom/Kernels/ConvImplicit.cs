@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Loom.Kernels;
@@ -31,6 +32,7 @@ public static partial class ConvKernels
         && Parts(plan.Batch) == Threads.Count;
 
     /// <summary><see cref="Correlate{T}"/> (float32) with the column matrix packed straight from the images.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // conv path: optimized at first call (docs/performance.md, "JIT warm-up")
     private static unsafe void CorrelateImplicit<T>(ReadOnlyMemory<T> image, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, ConvPlan plan, Memory<T> output,
         ConvEpilogue<T>? epilogue)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -55,7 +57,7 @@ public static partial class ConvKernels
                     if (padded) PaddedImages.Offsets(patch, g * cg, k, po + ((nint)g * k));
                 }
             }
-            GemmTeam.For(parts, part =>
+            GemmTeam.For(parts, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (part) =>
             {
                 var (start, end) = Threads.Range(plan.Batch, parts, part);
                 var most = Math.Min(chunk, end - start);
@@ -129,6 +131,7 @@ public static partial class ConvKernels
     /// column matrix's slivers straight from padded copies of the images (<see cref="PaddedImages"/>, as the forward)
     /// instead of unrolling each sliver's rows first: the same packed numbers, so the same bits.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // conv path: optimized at first call (docs/performance.md, "JIT warm-up")
     private static unsafe void WeightGradientImplicit<T>(ReadOnlyMemory<T> image, ReadOnlyMemory<T> output, ConvPlan plan, int start, int end, Span<T> dw,
         T[]? imageSums)
         where T : unmanaged, IFloatingPointIeee754<T>

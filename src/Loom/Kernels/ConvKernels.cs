@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Loom.Kernels;
 
@@ -63,6 +64,7 @@ public static partial class ConvKernels
     /// With an <paramref name="epilogue"/>, each chunk's product block goes to it instead of to output (fused ops:
     /// conv+ReLU, conv+ReLU+max-pool); only for plans that are not banded (<see cref="ChunksWholeImages"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // conv path: optimized at first call (docs/performance.md, "JIT warm-up")
     public static void Correlate<T>(ReadOnlyMemory<T> image, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, ConvPlan plan, Memory<T> output,
         ConvEpilogue<T>? epilogue = null)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -81,7 +83,7 @@ public static partial class ConvKernels
         }
         var (patch, parts, chunk) = (plan.Patch, Parts(plan.Batch), ChunkImages(plan));
         var (fg, k, p, f) = (plan.GroupOutChannels, plan.WeightColumns, plan.Patch.Columns, plan.OutChannels);
-        GemmTeam.For(parts, part =>
+        GemmTeam.For(parts, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (part) =>
         {
             var (start, end) = Threads.Range(plan.Batch, parts, part);
             var size = Math.Min(chunk, end - start) * p;
@@ -116,6 +118,7 @@ public static partial class ConvKernels
     public static bool ChunksWholeImages(ConvPlan plan) => !Banded(plan, out _);
 
     /// <summary>image [N, C, H, W] = col2im(Wᵀ · output [N, F, P]) + bias (bias empty = none). Every image element is written.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // conv path: optimized at first call (docs/performance.md, "JIT warm-up")
     public static void CorrelateAdjoint<T>(ReadOnlyMemory<T> output, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, ConvPlan plan, Memory<T> image)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -132,7 +135,7 @@ public static partial class ConvKernels
         }
         var (patch, parts, chunk) = (plan.Patch, Parts(plan.Batch), ChunkImages(plan));
         var (fg, k, p, f) = (plan.GroupOutChannels, plan.WeightColumns, plan.Patch.Columns, plan.OutChannels);
-        GemmTeam.For(parts, part =>
+        GemmTeam.For(parts, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (part) =>
         {
             var (start, end) = Threads.Range(plan.Batch, parts, part);
             var size = Math.Min(chunk, end - start) * p;
@@ -174,6 +177,7 @@ public static partial class ConvKernels
     /// <see cref="ChannelSums{T}(ReadOnlyMemory{T}, int, int, int, Memory{T})"/>, so the same bits, and no second pass
     /// over ∂y from memory.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // conv path: optimized at first call (docs/performance.md, "JIT warm-up")
     public static void WeightGradient<T>(ReadOnlyMemory<T> image, ReadOnlyMemory<T> output, ConvPlan plan, Memory<T> weightGrad,
         Memory<T> biasGrad = default)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -200,7 +204,7 @@ public static partial class ConvKernels
         for (var part = 1; part < parts; part++) partials[part] = ArrayPool<T>.Shared.Rent(size);
         try
         {
-            GemmTeam.For(parts, part =>
+            GemmTeam.For(parts, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (part) =>
             {
                 var (start, end) = Threads.Range(plan.Batch, parts, part);
                 var dw = part == 0 ? weightGrad.Span[..size] : partials[part].AsSpan(0, size);
@@ -286,6 +290,7 @@ public static partial class ConvKernels
     /// threads (W6's 25.7 MB ∂y was summed by one thread while the other waited); each channel's sum is taken in the
     /// same order whatever the split, so every thread count gives the same bits.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // conv path: optimized at first call (docs/performance.md, "JIT warm-up")
     public static void ChannelSums<T>(ReadOnlyMemory<T> values, int batch, int channels, int positions, Memory<T> sums)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -295,7 +300,7 @@ public static partial class ConvKernels
             ChannelSums(values.Span, batch, channels, positions, sums.Span, 0, channels);
             return;
         }
-        GemmTeam.For(parts, part =>
+        GemmTeam.For(parts, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (part) =>
         {
             var (c0, c1) = Threads.Range(channels, parts, part);
             ChannelSums(values.Span, batch, channels, positions, sums.Span, c0, c1);
@@ -323,6 +328,7 @@ public static partial class ConvKernels
     internal static bool TransposedWeightGradient { get; set; } = true;
 
     /// <summary>dw[g] [F/G, K] ← dwT[g] [K, F/G] for each group g (both groups at offset g·(F/G)·K).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // conv path: optimized at first call (docs/performance.md, "JIT warm-up")
     private static void TransposeGroups<T>(ReadOnlySpan<T> dwT, int groups, int k, int fg, Span<T> dw)
     {
         for (var g = 0; g < groups; g++)

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Loom.Kernels;
@@ -53,6 +54,7 @@ public static class Im2Col
     /// columns per row of <paramref name="cols"/>, rows <paramref name="ld"/> apart. A large image is unrolled a band
     /// at a time so that the band's columns stay in L2 while the GEMM reads them (<see cref="ConvKernels"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // conv path: optimized at first call (docs/performance.md, "JIT warm-up")
     public static void Forward<T>(ReadOnlySpan<T> image, in PatchGeometry g, Span<T> cols, int ld, int oh0, int oh1)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -105,6 +107,7 @@ public static class Im2Col
         where T : unmanaged, IFloatingPointIeee754<T> => Backward(cols, g, image, ld, 0, g.OutHeight);
 
     /// <summary>Adds a band of window rows [<paramref name="oh0"/>, <paramref name="oh1"/>) (as unrolled by the banded <c>Forward</c>) into <paramref name="image"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // conv path: optimized at first call (docs/performance.md, "JIT warm-up")
     public static void Backward<T>(ReadOnlySpan<T> cols, in PatchGeometry g, Span<T> image, int ld, int oh0, int oh1)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using Loom.Geometry;
 using Loom.Kernels;
 
@@ -67,6 +68,7 @@ public static partial class Functional
     }
 
     /// <summary>Checks a 2-D convolution's operands and plans it: the batched input, its GEMM plan and y's shape.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // conv path: optimized at first call (docs/performance.md, "JIT warm-up")
     private static (Tensor X4, bool Unbatched, ConvPlan Plan, Shape YShape) Conv2dPlan(string op, Tensor x, Tensor weight, Tensor? bias,
         Conv2dOptions options)
     {
@@ -167,6 +169,7 @@ public static partial class Functional
     }
 
     /// <summary>The gradients of Y = W · cols(x) + b from G = ∂ℓ/∂Y (null where no gradient is needed).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // conv path: optimized at first call (docs/performance.md, "JIT warm-up")
     private static Tensor?[] ConvolveBackward<T>(Tensor g, Tensor x, Tensor weight, Tensor? bias, ConvPlan plan)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -232,6 +235,7 @@ public static partial class Functional
     }
 
     /// <summary>Checks types, ranks, channels, groups and bias of a convolution; returns the batched input.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // conv path: optimized at first call (docs/performance.md, "JIT warm-up")
     private static (Tensor Batched, bool Unbatched) ConvInput(string op, Tensor x, Tensor weight, Tensor? bias, int spatialRank, int groups)
     {
         var layout = spatialRank == 1 ? "[N, C, L]" : "[N, C, H, W]";

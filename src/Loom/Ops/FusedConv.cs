@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using Loom.Kernels;
 
 namespace Loom;
@@ -86,6 +87,7 @@ public static partial class Functional
         return unbatched ? Squeeze(y, 0) : y;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // conv path: optimized at first call (docs/performance.md, "JIT warm-up")
     private static Tensor ConvReluPool<T>(Tensor x, Tensor weight, Tensor? bias, ConvPlan plan, Shape cShape, PatchGeometry geometry, Shape yShape)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using Loom.Geometry;
 using Loom.Kernels;
 
@@ -87,6 +88,7 @@ public static partial class Functional
 
     /// <summary>The planes-and-windows geometry of a 2-D max pooling over <paramref name="xShape"/> ([N, C, H, W] or
     /// [C, H, W]) and the output's shape; checks the padding.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // conv path: optimized at first call (docs/performance.md, "JIT warm-up")
     private static (PatchGeometry Geometry, Shape YShape) MaxPool2dPlan(string op, Shape xShape, MaxPool2dOptions options)
     {
         var (kh, kw) = options.Kernel;
