@@ -80,6 +80,9 @@ public sealed partial class Tensor
         }
         set
         {
+            // x.Grad = null (or a new value) over a gradient nobody outside the engine saw: its array goes back to the
+            // pool, as with ZeroGrad, so the next backward reuses it (W6's 25.7 MB ∂x was a fresh array every step).
+            if (!ReferenceEquals(value, _grad)) DropGrad();
             _grad = value;
             _gradSeen = value is not null;
         }

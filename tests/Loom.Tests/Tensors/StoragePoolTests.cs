@@ -136,6 +136,38 @@ public sealed class StoragePoolTests
     }
 
     [Fact]
+    public void SettingGradToNoneNeverRecyclesAGradientTheCallerHasSeen()
+    {
+        var p = Leaf(17);
+        var w = Tensor.Randn(p.Shape, new Generator(18));
+        (p * w).Sum().Backward();
+        var seen = p.Grad!;                       // the caller holds the gradient…
+        p.Grad = null;                            // …so dropping it must leave its array alone
+        (p * 3f).Sum().Backward();
+        Scribble(p.Numel);
+        AssertClose(w.ToArray(), seen);
+        AssertClose(Times(Tensor.OnesLike(p), 3), p.Grad!);
+    }
+
+    [Fact]
+    public void AnUnseenGradientIsRecycledWhenGradIsSetToNone()
+    {
+        var p = Leaf(19);
+        (p * 1f).Sum().Backward();
+        for (var step = 2; step <= 4; step++)
+        {
+            var before = p.GradInternal!.Storage;  // read without exposing it
+            p.Grad = null;                         // PyTorch's x.grad = None: nobody saw it, so its array is pooled…
+            var pooled = StoragePool.Rent<float>(p.Numel);
+            Assert.Same(before, pooled);
+            StoragePool.Return(pooled);
+            Scribble(p.Numel);                     // …dirty, and the next backward overwrites what it takes completely
+            (p * (float)step).Sum().Backward();
+            Assert.All(p.GradInternal!.ToArray(), v => Assert.Equal(step, v));
+        }
+    }
+
+    [Fact]
     public void ALengthNobodyAsksForAnyMoreIsDropped()
     {
         const int length = 12_347; // no other test uses it
