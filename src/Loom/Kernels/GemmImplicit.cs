@@ -205,6 +205,12 @@ internal static unsafe partial class GemmImplicit
         internal static void Edge(int rows, int cols, int kc, float* a, float* b, float* tile, float* c, int ldc, float beta)
         {
             TK.Tile(rows, kc, a, b, TK.NR, tile, TK.NR, 1f, 0f);
+            MergeEdge(rows, cols, tile, c, ldc, beta);
+        }
+
+        /// <summary>C ← tile + beta·C over rows × cols of a full-width scratch tile (the edge tiles' merge).</summary>
+        internal static void MergeEdge(int rows, int cols, float* tile, float* c, int ldc, float beta)
+        {
             for (var i = 0; i < rows; i++)
             {
                 var t = tile + (i * TK.NR);

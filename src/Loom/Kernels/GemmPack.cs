@@ -184,6 +184,14 @@ internal static unsafe class GemmPack
         var r5 = count > 5 ? Vector256.Load(rows[5] + p0) : default;
         var r6 = count > 6 ? Vector256.Load(rows[6] + p0) : default;
         var r7 = count > 7 ? Vector256.Load(rows[7] + p0) : default;
+        StoreTransposed(r0, r1, r2, r3, r4, r5, r6, r7, dst, dstStride);
+    }
+
+    /// <summary>Writes the transpose of the 8×8 block whose rows are r0…r7: row t of the result to dst + t·dstStride.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreTransposed(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
+        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7, float* dst, nint dstStride)
+    {
         var t0 = Avx.UnpackLow(r0, r1);
         var t1 = Avx.UnpackHigh(r0, r1);
         var t2 = Avx.UnpackLow(r2, r3);
@@ -225,29 +233,6 @@ internal static unsafe class GemmPack
         var r5 = rows > 5 ? Vector256.Load(src + 5 * srcStride) : default;
         var r6 = rows > 6 ? Vector256.Load(src + 6 * srcStride) : default;
         var r7 = rows > 7 ? Vector256.Load(src + 7 * srcStride) : default;
-        var t0 = Avx.UnpackLow(r0, r1);
-        var t1 = Avx.UnpackHigh(r0, r1);
-        var t2 = Avx.UnpackLow(r2, r3);
-        var t3 = Avx.UnpackHigh(r2, r3);
-        var t4 = Avx.UnpackLow(r4, r5);
-        var t5 = Avx.UnpackHigh(r4, r5);
-        var t6 = Avx.UnpackLow(r6, r7);
-        var t7 = Avx.UnpackHigh(r6, r7);
-        var u0 = Avx.Shuffle(t0, t2, 0x44);
-        var u1 = Avx.Shuffle(t0, t2, 0xEE);
-        var u2 = Avx.Shuffle(t1, t3, 0x44);
-        var u3 = Avx.Shuffle(t1, t3, 0xEE);
-        var u4 = Avx.Shuffle(t4, t6, 0x44);
-        var u5 = Avx.Shuffle(t4, t6, 0xEE);
-        var u6 = Avx.Shuffle(t5, t7, 0x44);
-        var u7 = Avx.Shuffle(t5, t7, 0xEE);
-        Avx.Permute2x128(u0, u4, 0x20).Store(dst);
-        Avx.Permute2x128(u1, u5, 0x20).Store(dst + dstStride);
-        Avx.Permute2x128(u2, u6, 0x20).Store(dst + 2 * dstStride);
-        Avx.Permute2x128(u3, u7, 0x20).Store(dst + 3 * dstStride);
-        Avx.Permute2x128(u0, u4, 0x31).Store(dst + 4 * dstStride);
-        Avx.Permute2x128(u1, u5, 0x31).Store(dst + 5 * dstStride);
-        Avx.Permute2x128(u2, u6, 0x31).Store(dst + 6 * dstStride);
-        Avx.Permute2x128(u3, u7, 0x31).Store(dst + 7 * dstStride);
+        StoreTransposed(r0, r1, r2, r3, r4, r5, r6, r7, dst, dstStride);
     }
 }

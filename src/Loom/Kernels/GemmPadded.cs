@@ -119,19 +119,7 @@ internal static unsafe partial class GemmImplicit
         private static void EdgeRowsA(int rows, int cols, int kc, float* a, float* b, float* tile, float* c, int ldc, float beta)
         {
             TK.TileRowsA(rows, kc, a, kc, b, TK.NR, tile, TK.NR, 1f, 0f);
-            for (var i = 0; i < rows; i++)
-            {
-                var t = tile + (i * TK.NR);
-                var ci = c + ((nint)i * ldc);
-                if (beta == 0f)
-                {
-                    for (var j = 0; j < cols; j++) ci[j] = 1f * t[j];
-                }
-                else
-                {
-                    for (var j = 0; j < cols; j++) ci[j] = MathF.FusedMultiplyAdd(t[j], 1f, beta * ci[j]);
-                }
-            }
+            GemmImplicit.Driver<TK>.MergeEdge(rows, cols, tile, c, ldc, beta);
         }
 
         [SkipLocalsInit]
