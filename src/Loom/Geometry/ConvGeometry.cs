@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Loom.Geometry;
 
 /// <summary>
@@ -68,6 +69,7 @@ public static partial class ConvGeometry
     }
 
     /// <summary>The floor/ceil output size and whether PyTorch's ceil-mode rule dropped the last window.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     private static (int Output, long Numerator, long Rounded, bool Dropped) Compute(int length, int kernel, int stride, int padLow, int padHigh,
         int dilation, bool ceilMode, string op, string axisName)
     {
@@ -96,6 +98,7 @@ public static partial class ConvGeometry
     private static int CheckedSize(long size, string op, string axisName)
         => size <= int.MaxValue ? (int)size : throw new LoomException($"{op}: output {axisName} {size} exceeds {int.MaxValue}");
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     private static void Validate(int length, int kernel, int stride, int padLow, int padHigh, int dilation, string op, string axisName)
     {
         if (length <= 0) throw new LoomException($"{op}: input {axisName} must be positive, found {length}");

@@ -190,6 +190,7 @@ public static partial class ConvKernels
     }
 
     /// <summary>image = Correlate(output, W') (+ bias) with W' the flipped, transposed kernel of <see cref="AdjointAsCorrelation"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     private static void CorrelateFlipped<T>(ReadOnlyMemory<T> output, ReadOnlyMemory<T> weight, ReadOnlyMemory<T> bias, ConvPlan plan, ConvPlan flipped, Memory<T> image)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -64,10 +64,10 @@ public static partial class Functional
             TensorPrimitives.Max(ys, T.Zero, ys);
         }
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
-        return Autograd.Record(y, "conv2d_relu", inputs, grad =>
+        return Autograd.Record(y, "conv2d_relu", inputs, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (grad) =>
         {
             // ∂ℓ/∂C = G where y > 0, then the convolution's backward.
-            var g = MaskWhere(grad.DType == x.DType ? grad : grad.To(x.DType), y, positive: true, otherwise: 0);
+            var g = MaskWhere(grad.DType == x.DType ? grad : grad.To(x.DType), y, otherwise: 0);
             var grads = ConvolveBackward<T>(g, x, weight, bias, plan);
             Recycle(g);
             return grads;
@@ -123,10 +123,10 @@ public static partial class Functional
         }
         TensorPrimitives.Max(ys, T.Zero, ys);
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
-        var values = Autograd.Record(y, "conv2d_relu_max_pool2d", inputs, grad =>
+        var values = Autograd.Record(y, "conv2d_relu_max_pool2d", inputs, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (grad) =>
         {
             // ∂ℓ/∂C[argmax] += G where y > 0, then the convolution's backward.
-            var g = MaskWhere(grad.DType == x.DType ? grad : grad.To(x.DType), y, positive: true, otherwise: 0);
+            var g = MaskWhere(grad.DType == x.DType ? grad : grad.To(x.DType), y, otherwise: 0);
             var gc = Tensor.Empty(cShape, x.DType);
             PoolKernels.MaxBackward<T>(g.Data<T>(), indices.Data<int>(), geometry, gc.Data<T>());
             Recycle(g);
@@ -157,10 +157,10 @@ public static partial class Functional
             PoolKernels.MaxForward<double>(x.Data<double>(), geometry, y.Data<double>(), indices.Data<int>());
             TensorPrimitives.Max(y.Span<double>(), 0.0, y.Span<double>());
         }
-        var values = Autograd.Record(y, "relu_max_pool2d", x, grad =>
+        var values = Autograd.Record(y, "relu_max_pool2d", x, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (grad) =>
         {
             // ∂ℓ/∂x[argmax] += G where y > 0.
-            var g = MaskWhere(grad.DType == x.DType ? grad : grad.To(x.DType), y, positive: true, otherwise: 0);
+            var g = MaskWhere(grad.DType == x.DType ? grad : grad.To(x.DType), y, otherwise: 0);
             var gx = x.EmptyLike();
             if (x.DType == DType.Float32) PoolKernels.MaxBackward<float>(g.Data<float>(), indices.Data<int>(), geometry, gx.Data<float>());
             else PoolKernels.MaxBackward<double>(g.Data<double>(), indices.Data<int>(), geometry, gx.Data<double>());

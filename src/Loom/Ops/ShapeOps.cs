@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Loom;
 
@@ -45,6 +46,7 @@ public static partial class Functional
     }
 
     /// <summary>Flattens axes [startAxis, endAxis] into one (PyTorch's <c>flatten</c>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     public static Tensor Flatten(Tensor x, int startAxis = 0, int endAxis = -1)
     {
         if (x.Rank == 0) return Reshape(x, new Shape(1));

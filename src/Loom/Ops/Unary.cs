@@ -60,7 +60,7 @@ public static partial class Functional
     public static Tensor Relu(Tensor x)
     {
         var y = Map(x, "relu", static (s, d) => TensorPrimitives.Max(s, 0f, d), static (s, d) => TensorPrimitives.Max(s, 0.0, d));
-        return Autograd.Record(y, "relu", x, g => MaskWhere(g, y, positive: true, otherwise: 0));
+        return Autograd.Record(y, "relu", x, g => MaskWhere(g, y, otherwise: 0));
     }
 
     /// <summary>x for x &gt; 0, slope·x otherwise.  ∂/∂x = g or g·slope.</summary>
@@ -68,7 +68,7 @@ public static partial class Functional
     {
         var ns = negativeSlope;
         var y = MapScalar(x, "leaky_relu", v => v > 0 ? v : (float)(v * ns), v => v > 0 ? v : v * ns);
-        return Autograd.Record(y, "leaky_relu", x, g => MaskWhere(g, x, positive: true, otherwise: ns));
+        return Autograd.Record(y, "leaky_relu", x, g => MaskWhere(g, x, otherwise: ns));
     }
 
     /// <summary>tanh x.  ∂/∂x = g·(1 − y²).</summary>
@@ -154,9 +154,9 @@ public static partial class Functional
     }
 
     /// <summary>g where <paramref name="reference"/> &gt; 0, g·otherwise elsewhere.</summary>
-    private static Tensor MaskWhere(Tensor g, Tensor reference, bool positive, double otherwise)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
+    private static Tensor MaskWhere(Tensor g, Tensor reference, double otherwise)
     {
-        _ = positive;
         var r = g.EmptyLike();
         if (g.DType == DType.Float32)
         {
