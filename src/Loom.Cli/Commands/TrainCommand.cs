@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Loom.Diagnostics.TensorBoard;
 using Loom.Training;
 using Spectre.Console;
 
@@ -193,7 +194,9 @@ internal static class TrainCommand
         stdout.WriteLine($"  test loss      {r.TestLoss.ToString("F4", c)}  (chance: ln {session.Data.NumClasses} = {Math.Log(session.Data.NumClasses).ToString("F4", c)})");
         stdout.WriteLine($"  epochs         {r.EpochsCompleted}  ({r.Steps} steps, {r.Seconds.ToString("F1", c)} s)");
         stdout.WriteLine($"  run directory  {r.RunDirectory}");
-        stdout.WriteLine("  files          config.json, history.csv, checkpoint.safetensors" + (r.Interrupted ? "" : ", model.safetensors") + ", doctor.md (loom doctor " + r.RunDirectory + ")");
+        // curves.png is drawn as the command ends (also after an interrupt), right after this report.
+        stdout.WriteLine("  files          config.json, history.csv, checkpoint.safetensors" + (r.Interrupted ? "" : ", model.safetensors") +
+            ", curves.png, doctor.md (loom doctor " + r.RunDirectory + "), " + EventFileWriter.FilePrefix + "* (TensorBoard)");
     }
 
     internal static IAnsiConsole ErrorConsole(TextWriter stderr, out bool redirected)

@@ -106,15 +106,8 @@ internal static class RecurrentKernels
                 c[j] = f[j] * cp[j] + i[j] * g[j];
             }
         }
-        if (typeof(T) == typeof(float) && RecurrentActivations.Supported)
-        {
-            cNext.CopyTo(tanhC);
-            RecurrentActivations.Tanh(MemoryMarshal.Cast<T, float>(tanhC));
-        }
-        else
-        {
-            TensorPrimitives.Tanh(cNext, tanhC);
-        }
+        cNext.CopyTo(tanhC);
+        Tanh(tanhC);
         for (var b = 0; b < n; b++)
             TensorPrimitives.Multiply(gates.Slice(b * 4 * h + 3 * h, h), tanhC.Slice(b * h, h), hNext.Slice(b * h, h));
     }

@@ -25,6 +25,9 @@ public class RecurrentStepProductTests
 
     private static readonly Gen<Case> AllCases = Gen.Frequency((3, Cases), (1, ProjectionCases));
 
+    /// <summary>count values uniform in [−2, 2) from <paramref name="g"/>.</summary>
+    private static float[] Uniform(Generator g, int count) => [.. Enumerable.Range(0, count).Select(_ => (float)(g.NextDouble() * 4 - 2))];
+
     [Fact]
     public void GivesTheBitsOfTheGemm()
     {
@@ -33,10 +36,9 @@ public class RecurrentStepProductTests
         {
             var (lda, ldb, ldc) = (c.K + c.PadA, c.N + c.PadB, c.N + c.PadC);
             var g = new Generator((ulong)(uint)c.Seed);
-            float[] Random(int count) => [.. Enumerable.Range(0, count).Select(_ => (float)(g.NextDouble() * 4 - 2))];
-            var a = Random(c.M * lda);
-            var b = Random(c.K * ldb);
-            var c0 = Random(c.M * ldc);
+            var a = Uniform(g, c.M * lda);
+            var b = Uniform(g, c.K * ldb);
+            var c0 = Uniform(g, c.M * ldc);
             var expected = (float[])c0.Clone();
             var actual = (float[])c0.Clone();
             Gemm.Run(false, false, c.M, c.N, c.K, 1f, a, lda, b, ldb, c.Accumulate ? 1f : 0f, expected, ldc);
@@ -54,11 +56,10 @@ public class RecurrentStepProductTests
         {
             var (lda, ldb, ldc) = (c.K + c.PadA, c.N + c.PadB, c.N + c.PadC);
             var g = new Generator((ulong)(uint)c.Seed);
-            float[] Random(int count) => [.. Enumerable.Range(0, count).Select(_ => (float)(g.NextDouble() * 4 - 2))];
-            var a = Random(c.M * lda);
-            var b = Random(c.K * ldb);
-            var bias = Random(c.N);
-            var actual = Random(c.M * ldc);
+            var a = Uniform(g, c.M * lda);
+            var b = Uniform(g, c.K * ldb);
+            var bias = Uniform(g, c.N);
+            var actual = Uniform(g, c.M * ldc);
             var expected = (float[])actual.Clone();
             for (var r = 0; r < c.M; r++) bias.CopyTo(expected, r * ldc); // the fill the bias variant saves
             Gemm.Run(false, false, c.M, c.N, c.K, 1f, a, lda, b, ldb, 1f, expected, ldc);
@@ -81,10 +82,9 @@ public class RecurrentStepProductTests
         {
             var (lda, ldb, ldc) = (c.M + c.PadA, c.N + c.PadB, c.N + c.PadC);
             var g = new Generator((ulong)(uint)c.Seed);
-            float[] Random(int count) => [.. Enumerable.Range(0, count).Select(_ => (float)(g.NextDouble() * 4 - 2))];
-            var a = Random(c.K * lda);
-            var b = Random(c.K * ldb);
-            var expected = Random(c.M * ldc);
+            var a = Uniform(g, c.K * lda);
+            var b = Uniform(g, c.K * ldb);
+            var expected = Uniform(g, c.M * ldc);
             var actual = (float[])expected.Clone();
             Gemm.Run(true, false, c.M, c.N, c.K, 1f, a, lda, b, ldb, 0f, expected, ldc);
             Assert.True(RecurrentStepProduct.TakesTransposedA<float>(c.M, c.N, c.K));
