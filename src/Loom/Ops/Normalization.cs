@@ -78,9 +78,11 @@ public static partial class Functional
                 }
                 mean[ch] = mu;
                 invStd[ch] = 1 / Math.Sqrt(v + eps);
-                var scale = T.CreateTruncating(invStd[ch] * (gamma is null ? 1 : double.CreateTruncating(gamma[ch])));
-                var shift = beta is null ? T.Zero : beta[ch];
+                // x − μ is taken against μ rounded to T; the rounding's share, (μ_T − μ)·scale, moves into the shift.
                 var mean0 = T.CreateTruncating(mu);
+                var scaleD = invStd[ch] * (gamma is null ? 1 : double.CreateTruncating(gamma[ch]));
+                var scale = T.CreateTruncating(scaleD);
+                var shift = T.CreateTruncating((beta is null ? 0 : double.CreateTruncating(beta[ch])) + ((double.CreateTruncating(mean0) - mu) * scaleD));
                 for (var i = 0; i < n; i++)
                 {
                     var dst = ys.AsSpan(((i * c) + ch) * inner, inner);
@@ -120,12 +122,19 @@ public static partial class Functional
                         TensorPrimitives.Subtract(xs.AsSpan(at, inner), mean0, scratch);
                         sgx += double.CreateTruncating(TensorPrimitives.Dot<T>(gs.AsSpan(at, inner), scratch));
                     }
+                    // The sums above used μ rounded to T (μ_T); drift = μ_T − μ puts back what that rounding took, and the
+                    // k·drift term below does the same for ∂x. Without it, Σ∂x (which is 0: ∂x is orthogonal to a
+                    // constant shift) picks up k·M·drift, and k grows as σ̂³: two nearly equal inputs in one channel made
+                    // a float32 ∂x that summed to 1.4e-4 instead of 0.
+                    var drift = double.CreateTruncating(mean0) - mean[ch];
+                    sgx += drift * sg;
                     (sumG[ch], sumGx[ch]) = (sg, sgx * invStd[ch]);
                     if (dxs is null) continue;
                     var s = invStd[ch] * (gamma is null ? 1 : double.CreateTruncating(gamma[ch]));
                     // Batch statistics: ∂x = s·g − s·Σg/M − (s·σ̂²·Σg(x−μ)/M)·(x − μ); fixed: ∂x = s·g.
+                    var kD = -s * invStd[ch] * invStd[ch] * sgx / m;
                     var (k, offset) = training
-                        ? (T.CreateTruncating(-s * invStd[ch] * invStd[ch] * sgx / m), T.CreateTruncating(-s * sg / m))
+                        ? (T.CreateTruncating(kD), T.CreateTruncating((-s * sg / m) + (kD * drift)))
                         : (T.Zero, T.Zero);
                     var sT = T.CreateTruncating(s);
                     for (var i = 0; i < n; i++)
