@@ -5,7 +5,8 @@ namespace Loom.Tests.Reliability;
 
 /// <summary>
 /// A long <c>loom train</c> run, out of process, sampled from outside: its resident set (VmRSS) must stay flat after
-/// warm-up and it must need few gen-2 collections. CI runs 2,048 steps; the explicit long test 20,480.
+/// warm-up and it must need few gen-2 collections. CI runs 2,560 steps after 3 epochs of warm-up (with 2 epochs, one run
+/// on a loaded machine, whose tier-ups came late, grew 5.3 %); the explicit long test 20,480.
 /// </summary>
 /// <remarks>
 /// Warm-up is the runtime's, not a guess. Besides the first epochs (JIT, pools, the GC settling its budgets), code run
@@ -21,7 +22,7 @@ public sealed class ResourceTests
     private const int TierUpEpochs = 70;
 
     [Fact]
-    public void ShortRunMemoryStaysFlat() => Run(epochs: 8, batchSize: 4, warmupEpochs: 2, maxGen2: 5);
+    public void ShortRunMemoryStaysFlat() => Run(epochs: 10, batchSize: 4, warmupEpochs: 3, maxGen2: 5);
 
     [Fact(Explicit = true)]
     public void TwentyThousandStepRunMemoryStaysFlat() => Run(epochs: 160, batchSize: 8, warmupEpochs: TierUpEpochs, maxGen2: 10);
