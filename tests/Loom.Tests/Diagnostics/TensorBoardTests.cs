@@ -14,6 +14,7 @@ namespace Loom.Tests.Diagnostics;
 /// TensorBoard event files: the TFRecord framing checked against an independent bitwise CRC-32C, and a tiny run's
 /// history read back through the strict reader (both CRCs of every record, every record an Event).
 /// </summary>
+[Collection(ProcessWideRngCollection.Name)] // its tiny runs seed the process-wide RNG and set the thread count
 public sealed class TensorBoardTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

@@ -7,6 +7,7 @@ using Loom.Training;
 namespace Loom.Tests.Training;
 
 /// <summary>The doctor inside the Trainer: live findings once per code, doctor.md at the end, divergence rows kept.</summary>
+[Collection(ProcessWideRngCollection.Name)] // its tiny runs seed the process-wide RNG and set the thread count
 public class TrainerDoctorTests
 {
     /// <summary>Four classes of 1×4×4 "images": class k lights pixel group k. Learnable in a few steps.</summary>
