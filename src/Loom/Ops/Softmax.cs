@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 
 namespace Loom;
@@ -19,11 +18,7 @@ public static partial class Functional
         var y = x.EmptyLike();
         if (x.DType == DType.Float32) SoftmaxKernel<float>(x.Span<float>(), y.Span<float>(), outer, n, inner, log: false);
         else SoftmaxKernel<double>(x.Span<double>(), y.Span<double>(), outer, n, inner, log: false);
-        return Autograd.Record(y, "softmax", x, g =>
-        {
-            var dot = Sum(Mul(g, y), [a], keepDim: true);
-            return Mul(y, Sub(g, dot));
-        });
+        return Autograd.Record(y, "softmax", x, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (g) => SoftmaxBackward(g, y, outer, n, inner, log: false));
     }
 
     /// <summary>y = x − max − log Σ exp(x − max).  ∂/∂x = g − softmax(x)·Σ g.</summary>
@@ -36,50 +31,76 @@ public static partial class Functional
         var y = x.EmptyLike();
         if (x.DType == DType.Float32) SoftmaxKernel<float>(x.Span<float>(), y.Span<float>(), outer, n, inner, log: true);
         else SoftmaxKernel<double>(x.Span<double>(), y.Span<double>(), outer, n, inner, log: true);
-        return Autograd.Record(y, "log_softmax", x, g => Sub(g, Mul(Exp(y), Sum(g, [a], keepDim: true))));
+        return Autograd.Record(y, "log_softmax", x, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (g) => SoftmaxBackward(g, y, outer, n, inner, log: true));
     }
 
-    private static void SoftmaxKernel<T>(ReadOnlySpan<T> x, Span<T> y, int outer, int n, int inner, bool log)
+    // One pass per row instead of composed ops (their TensorPrimitives e^x alone was ~60 ms of JIT work on the 30th and
+    // 60th training steps): softmax ∂x = y ⊙ (g − Σ g ⊙ y), log-softmax ∂x = g − e^y · Σ g. Backward runs under no-grad,
+    // so nothing needs the composed ops' own gradients.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
+    private static Tensor SoftmaxBackward(Tensor g, Tensor y, int outer, int n, int inner, bool log)
+    {
+        var dx = g.EmptyLike();
+        if (g.DType == DType.Float32) SoftmaxBackwardKernel<float>(g.Span<float>(), y.Span<float>(), dx.Span<float>(), outer, n, inner, log);
+        else SoftmaxBackwardKernel<double>(g.Span<double>(), y.Span<double>(), dx.Span<double>(), outer, n, inner, log);
+        return dx;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SoftmaxBackwardKernel<T>(ReadOnlySpan<T> g, ReadOnlySpan<T> y, Span<T> dx, int outer, int n, int inner, bool log)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (inner == 1)
-        {
-            for (var o = 0; o < outer; o++)
-            {
-                var row = x.Slice(o * n, n);
-                var dst = y.Slice(o * n, n);
-                var max = TensorPrimitives.Max(row);
-                if (!T.IsFinite(max)) max = T.Zero;
-                TensorPrimitives.Subtract(row, max, dst);
-                if (log)
-                {
-                    var sum = T.Zero;
-                    foreach (var v in dst) sum += T.Exp(v);
-                    TensorPrimitives.Subtract(dst, T.Log(sum), dst);
-                }
-                else
-                {
-                    TensorPrimitives.Exp(dst, dst);
-                    TensorPrimitives.Divide(dst, TensorPrimitives.Sum<T>(dst), dst);
-                }
-            }
-            return;
-        }
         for (var o = 0; o < outer; o++)
         {
             for (var i = 0; i < inner; i++)
             {
-                var baseIx = o * n * inner + i;
-                var max = T.NegativeInfinity;
-                for (var j = 0; j < n; j++) max = T.Max(max, x[baseIx + j * inner]);
-                if (!T.IsFinite(max)) max = T.Zero;
-                var sum = T.Zero;
-                for (var j = 0; j < n; j++) sum += T.Exp(x[baseIx + j * inner] - max);
-                var logSum = T.Log(sum);
+                var baseIx = (o * n * inner) + i;
+                var sum = T.Zero; // log: Σ g; softmax: Σ g ⊙ y
                 for (var j = 0; j < n; j++)
                 {
-                    var shifted = x[baseIx + j * inner] - max;
-                    y[baseIx + j * inner] = log ? shifted - logSum : T.Exp(shifted) / sum;
+                    var ix = baseIx + (j * inner);
+                    sum += log ? g[ix] : g[ix] * y[ix];
+                }
+                for (var j = 0; j < n; j++)
+                {
+                    var ix = baseIx + (j * inner);
+                    dx[ix] = log ? g[ix] - (T.Exp(y[ix]) * sum) : y[ix] * (g[ix] - sum);
+                }
+            }
+        }
+    }
+
+    // Plain loops (no TensorPrimitives): a row is a class axis, short, and these instantiations would be compiled
+    // three times over the first training steps; x − max is taken once and reused.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
+    private static void SoftmaxKernel<T>(ReadOnlySpan<T> x, Span<T> y, int outer, int n, int inner, bool log)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (var o = 0; o < outer; o++)
+        {
+            for (var i = 0; i < inner; i++)
+            {
+                var baseIx = (o * n * inner) + i;
+                var max = T.NegativeInfinity;
+                for (var j = 0; j < n; j++) max = T.Max(max, x[baseIx + (j * inner)]);
+                if (!T.IsFinite(max)) max = T.Zero;
+                var sum = T.Zero;
+                for (var j = 0; j < n; j++)
+                {
+                    var ix = baseIx + (j * inner);
+                    var shifted = x[ix] - max;
+                    var e = T.Exp(shifted);
+                    sum += e;
+                    y[ix] = log ? shifted : e;
+                }
+                if (log)
+                {
+                    var logSum = T.Log(sum);
+                    for (var j = 0; j < n; j++) y[baseIx + (j * inner)] -= logSum;
+                }
+                else
+                {
+                    for (var j = 0; j < n; j++) y[baseIx + (j * inner)] /= sum;
                 }
             }
         }
