@@ -282,7 +282,7 @@ public static partial class ConvKernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (var n = n0; n < n1; n++)
-            for (var c = 0; c < f; c++) sums[(n * f) + c] = System.Numerics.Tensors.TensorPrimitives.Sum<T>(values.Slice(((n * f) + c) * p, p));
+            for (var c = 0; c < f; c++) sums[(n * f) + c] = ElementKernels.Sum(values.Slice(((n * f) + c) * p, p));
     }
 
     /// <summary>
@@ -319,7 +319,7 @@ public static partial class ConvKernels
             for (var c = c0; c < c1; c++)
             {
                 var row = values.Slice((n * channels + c) * positions, positions);
-                sums[c] += System.Numerics.Tensors.TensorPrimitives.Sum<T>(row);
+                sums[c] += ElementKernels.Sum(row);
             }
         }
     }
@@ -359,6 +359,7 @@ public static partial class ConvKernels
     }
 
     /// <summary>values[n0 .. n0+m) of [N, F, P] ← wide [F, m·P] + bias[f] (bias empty = none): the inverse of <see cref="Gather{T}"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // conv path: optimized at first call (docs/performance.md, "JIT warm-up")
     private static void Scatter<T>(ReadOnlySpan<T> wide, Span<T> values, int n0, int m, int f, int p, ReadOnlySpan<T> bias)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -370,7 +371,7 @@ public static partial class ConvKernels
                 var src = wide.Slice(c * ld + i * p, p);
                 var dst = values.Slice(((n0 + i) * f + c) * p, p);
                 if (bias.IsEmpty) src.CopyTo(dst);
-                else System.Numerics.Tensors.TensorPrimitives.Add(src, bias[c], dst);
+                else ElementKernels.AddScalar(src, bias[c], dst);
             }
         }
     }
@@ -381,7 +382,7 @@ public static partial class ConvKernels
         for (var c = 0; c < values.Length; c++)
         {
             var row = rows.Slice(c * length, length);
-            System.Numerics.Tensors.TensorPrimitives.Add(row, values[c], row);
+            ElementKernels.AddScalar<T>(row, values[c], row);
         }
     }
 }

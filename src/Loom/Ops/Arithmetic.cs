@@ -155,9 +155,9 @@ public static partial class Functional
         if (dst.Shape != src.Shape)
             throw new LoomException($"add_: shapes {dst.Shape} and {src.Shape} differ");
         var s = src.DType == dst.DType ? src : src.To(dst.DType);
-        if (dst.DType == DType.Float32) TensorPrimitives.Add(dst.Span<float>(), s.Span<float>(), dst.Span<float>());
-        else if (dst.DType == DType.Float64) TensorPrimitives.Add(dst.Span<double>(), s.Span<double>(), dst.Span<double>());
-        else TensorPrimitives.Add(dst.Span<int>(), s.Span<int>(), dst.Span<int>());
+        if (dst.DType == DType.Float32) ElementKernels.Add<float>(dst.Span<float>(), s.Span<float>(), dst.Span<float>());
+        else if (dst.DType == DType.Float64) ElementKernels.Add<double>(dst.Span<double>(), s.Span<double>(), dst.Span<double>());
+        else ElementKernels.Add<int>(dst.Span<int>(), s.Span<int>(), dst.Span<int>());
     }
 
     /// <summary>Converts between element types; float↔float conversions pass gradients back converted.</summary>

@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using Loom.Kernels;
 
@@ -25,6 +24,7 @@ public static partial class Functional
     /// <summary>max(0, conv2d(x, weight, bias)) in one op; the same values and gradients as <see cref="Relu"/> after
     /// <see cref="Conv2d(Tensor, Tensor, Tensor?, Conv2dOptions)"/>, without keeping the pre-activation.</summary>
     /// <returns>Shape: as <see cref="Conv2d(Tensor, Tensor, Tensor?, Conv2dOptions)"/>.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     internal static Tensor Conv2dRelu(Tensor x, Tensor weight, Tensor? bias, Conv2dOptions options)
     {
         var (x4, unbatched, plan, yShape) = Conv2dPlan("conv2d", x, weight, bias, options);
@@ -43,7 +43,7 @@ public static partial class Functional
         {
             // Each chunk's block: + b[f] and max(0, ·) while it is in cache, straight into y.
             var (f, p) = (plan.OutChannels, plan.Patch.Columns);
-            ConvKernels.Correlate<T>(x.Data<T>(), weight.Data<T>(), default, plan, ys, (wide, n0, m) =>
+            ConvKernels.Correlate<T>(x.Data<T>(), weight.Data<T>(), default, plan, ys, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (wide, n0, m) =>
             {
                 for (var i = 0; i < m; i++)
                 {
@@ -52,8 +52,8 @@ public static partial class Functional
                         var src = wide.Slice(c * m * p + i * p, p);
                         var dst = ys.AsSpan(((n0 + i) * f + c) * p, p);
                         if (bs is null) src.CopyTo(dst);
-                        else TensorPrimitives.Add(src, bs[c], dst);
-                        TensorPrimitives.Max(dst, T.Zero, dst);
+                        else ElementKernels.AddScalar(src, bs[c], dst);
+                        ElementKernels.Relu<T>(dst, dst);
                     }
                 }
             });
@@ -61,7 +61,7 @@ public static partial class Functional
         else
         {
             ConvKernels.Correlate<T>(x.Data<T>(), weight.Data<T>(), bias is null ? default : bs, plan, ys);
-            TensorPrimitives.Max(ys, T.Zero, ys);
+            ElementKernels.Relu<T>(ys, ys);
         }
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
         return Autograd.Record(y, "conv2d_relu", inputs, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (grad) =>
@@ -77,6 +77,7 @@ public static partial class Functional
     /// <summary>max_pool2d(max(0, conv2d(x, weight, bias))) in one op, computed as max(0, max_pool2d(conv2d(…))) with
     /// the pooling in the conv's epilogue: the conv's full output is never stored.</summary>
     /// <returns>Shape: the max pooling's output over the convolution's output shape.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     internal static Tensor Conv2dReluMaxPool2d(Tensor x, Tensor weight, Tensor? bias, Conv2dOptions conv, MaxPool2dOptions pool)
     {
         var (x4, unbatched, plan, cShape) = Conv2dPlan("conv2d", x, weight, bias, conv);
@@ -99,14 +100,14 @@ public static partial class Functional
             // Each chunk's plane (image i, channel c): + b[c] in place, then pooled into y while it is in cache.
             var (f, p, q) = (plan.OutChannels, plan.Patch.Columns, geometry.OutHeight * geometry.OutWidth);
             var one = geometry with { Channels = 1 };
-            ConvKernels.Correlate<T>(x.Data<T>(), weight.Data<T>(), default, plan, default, (wide, n0, m) =>
+            ConvKernels.Correlate<T>(x.Data<T>(), weight.Data<T>(), default, plan, default, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (wide, n0, m) =>
             {
                 for (var i = 0; i < m; i++)
                 {
                     for (var c = 0; c < f; c++)
                     {
                         var plane = wide[(c * m * p + i * p)..];
-                        if (bs is not null) TensorPrimitives.Add(plane[..p], bs[c], plane[..p]);
+                        if (bs is not null) ElementKernels.AddScalar<T>(plane[..p], bs[c], plane[..p]);
                         var at = ((n0 + i) * f + c) * q;
                         PoolKernels.MaxPlane<T>(plane, one, ys.AsSpan(at, q), idx.AsSpan(at, q));
                     }
@@ -121,7 +122,7 @@ public static partial class Functional
             PoolKernels.MaxForward<T>(c, geometry, ys, idx);
             StoragePool.Return(c);
         }
-        TensorPrimitives.Max(ys, T.Zero, ys);
+        ElementKernels.Relu<T>(ys, ys);
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
         var values = Autograd.Record(y, "conv2d_relu_max_pool2d", inputs, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (grad) =>
         {
@@ -140,6 +141,7 @@ public static partial class Functional
 
     /// <summary>max_pool2d(max(0, x)) in one op, computed as max(0, max_pool2d(x)): no full-size ReLU pass or output.</summary>
     /// <returns>Shape: as <see cref="MaxPool2d(Tensor, MaxPool2dOptions)"/>.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     internal static Tensor ReluMaxPool2d(Tensor x, MaxPool2dOptions options)
     {
         const string op = "max_pool2d";
@@ -150,12 +152,12 @@ public static partial class Functional
         if (x.DType == DType.Float32)
         {
             PoolKernels.MaxForward<float>(x.Data<float>(), geometry, y.Data<float>(), indices.Data<int>());
-            TensorPrimitives.Max(y.Span<float>(), 0f, y.Span<float>());
+            ElementKernels.Relu<float>(y.Span<float>(), y.Span<float>());
         }
         else
         {
             PoolKernels.MaxForward<double>(x.Data<double>(), geometry, y.Data<double>(), indices.Data<int>());
-            TensorPrimitives.Max(y.Span<double>(), 0.0, y.Span<double>());
+            ElementKernels.Relu<double>(y.Span<double>(), y.Span<double>());
         }
         var values = Autograd.Record(y, "relu_max_pool2d", x, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (grad) =>
         {

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using Loom.Kernels;
 
 namespace Loom;
 
@@ -187,21 +188,23 @@ public static partial class Functional
         return y;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step (a linear's bias gradient): optimized at first call
     private static void SumAxisKernel<T>(ReadOnlySpan<T> x, Span<T> y, int outer, int n, int inner)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (inner == 1)
         {
-            for (var o = 0; o < outer; o++) y[o] = TensorPrimitives.Sum(x.Slice(o * n, n));
+            for (var o = 0; o < outer; o++) y[o] = ElementKernels.Sum(x.Slice(o * n, n));
             return;
         }
         for (var o = 0; o < outer; o++)
         {
             var dst = y.Slice(o * inner, inner);
-            for (var j = 0; j < n; j++) TensorPrimitives.Add(dst, x.Slice((o * n + j) * inner, inner), dst);
+            for (var j = 0; j < n; j++) ElementKernels.Add<T>(dst, x.Slice((o * n + j) * inner, inner), dst);
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     internal static int[] NormalizeAxes(Shape shape, int[] axes, string op)
     {
         var norm = new int[axes.Length];

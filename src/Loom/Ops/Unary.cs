@@ -3,6 +3,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using Loom.Kernels;
 
 namespace Loom;
 
@@ -57,11 +58,16 @@ public static partial class Functional
     }
 
     /// <summary>max(x, 0).  ∂/∂x = g where x &gt; 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     public static Tensor Relu(Tensor x)
     {
-        var y = Map(x, "relu", static (s, d) => TensorPrimitives.Max(s, 0f, d), static (s, d) => TensorPrimitives.Max(s, 0.0, d));
-        return Autograd.Record(y, "relu", x, g => MaskWhere(g, y, otherwise: 0));
+        Tensor.RequireFloat(x, "relu");
+        var y = x.EmptyLike();
+        if (x.DType == DType.Float32) ElementKernels.Relu<float>(x.Span<float>(), y.Span<float>());
+        else ElementKernels.Relu<double>(x.Span<double>(), y.Span<double>());
+        return Autograd.Record(y, "relu", x, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (g) => MaskWhere(g, y, otherwise: 0));
     }
+
 
     /// <summary>x for x &gt; 0, slope·x otherwise.  ∂/∂x = g or g·slope.</summary>
     public static Tensor LeakyRelu(Tensor x, double negativeSlope = 0.01)
