@@ -135,6 +135,7 @@ public static class Autograd
         return false;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     private static void AccumulateLeaf(Tensor leaf, Tensor g, GradientLedger? grads, bool shared)
     {
         if (leaf.GradInternal is { } existing)
@@ -160,9 +161,11 @@ public static class Autograd
     {
         private readonly Dictionary<Array, int> _holds = new(ReferenceEqualityComparer.Instance);
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Hold(Tensor g) => _holds[g.Storage] = _holds.GetValueOrDefault(g.Storage) + 1;
 
         /// <summary>Adds <paramref name="g"/> to a node's pending gradient, in place when that sum is ours alone.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public Tensor Accumulate(Tensor? pending, Tensor g)
         {
             if (pending is null)
@@ -182,6 +185,7 @@ public static class Autograd
         }
 
         /// <summary>One holder fewer; at zero, an array rented in this pass goes back to the pool.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Drop(Tensor g)
         {
             var storage = g.Storage;
@@ -195,6 +199,7 @@ public static class Autograd
             RecycleIfUnheld(g);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void RecycleIfUnheld(Tensor g)
         {
             var storage = g.Storage;
@@ -204,6 +209,7 @@ public static class Autograd
         }
 
         /// <summary>Takes <paramref name="g"/> out of the pass for good if only this call refers to it.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public bool TryAdopt(Tensor g)
         {
             var storage = g.Storage;

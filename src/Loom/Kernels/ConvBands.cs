@@ -179,6 +179,7 @@ public static partial class ConvKernels
     /// into a column matrix and col2im. Null when the plan does not qualify (stride above 1, or padding beyond the
     /// dilated kernel, which would need negative padding).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // conv path: optimized at first call (docs/performance.md, "JIT warm-up")
     private static ConvPlan? AdjointAsCorrelation(ConvPlan plan)
     {
         var g = plan.Patch;

@@ -51,6 +51,7 @@ internal static unsafe partial class GemmImplicit
     /// conv: slice by slice (slice at k offset pc starts at pc·M′, M′ = M rounded up to slivers), MR-row slivers of
     /// kc·MR floats within a slice. The explicit path packed the weight again for every band and every image.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // conv path: optimized at first call (docs/performance.md, "JIT warm-up")
     public static void PackA(float* a, int m, int k, int lda, float* dst)
     {
         var mr = MR;

@@ -177,6 +177,7 @@ internal static unsafe partial class GemmImplicit
         }
 
         /// <summary>The real columns of C's block (padded-width columns [jc, jc + nc)) → y; the junk columns are dropped.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // conv path: optimized at first call (docs/performance.md, "JIT warm-up")
         private static void Unpad(float* block, int ldb, int m, int jc, int nc, in PaddedImages src, float* y, int ldy)
         {
             var g = src.Patch;

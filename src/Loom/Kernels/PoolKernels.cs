@@ -30,6 +30,7 @@ public static class PoolKernels
     /// may run past it (the 2×2 kernel's vector loads may read there; nothing past the plane is used). For fused ops
     /// that pool a block while it is still in cache (conv+ReLU+max-pool).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per plane of a fused conv: optimized at first call
     public static void MaxPlane<T>(ReadOnlySpan<T> input, in PatchGeometry g, Span<T> output, Span<int> indices)
         where T : unmanaged, IFloatingPointIeee754<T> => MaxPlanes(input, g, 0, 1, output, indices);
 
@@ -145,6 +146,7 @@ public static class PoolKernels
     /// compares without branches (random data made the scalar loop's branches mispredict), stores <paramref name="count"/>.
     /// </summary>
     [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called per output row: at tier 0 (its vector helpers calls) it cost ~5 ms a W3 step
     private static void Max2x2Vector(ReadOnlySpan<float> input, int row0, int w, int c, int at0, int count, Span<float> y, Span<int> idx)
     {
         ref var x = ref MemoryMarshal.GetReference(input);

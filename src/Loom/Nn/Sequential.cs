@@ -81,6 +81,7 @@ public sealed class Sequential : Module
 
     /// <summary>The fused op for the run of layers starting at <paramref name="i"/>, if one applies: its output and
     /// how many layers it covered; (null, 0) otherwise.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     private (Tensor? Output, int Layers) FusedForward(int i, Tensor x)
     {
         var next = i + 1 < _layers.Count ? _layers[i + 1] : null;

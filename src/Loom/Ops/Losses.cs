@@ -20,6 +20,7 @@ public static partial class Functional
     /// probabilities shaped like the logits. ℓ = −log softmax(x)[target]; with label smoothing ε the target is
     /// (1 − ε)·onehot + ε/C. A classifier that knows nothing predicts uniformly and scores ln C.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     public static Tensor CrossEntropy(Tensor logits, Tensor target, Tensor? weight = null, int ignoreIndex = -100,
         Reduction reduction = Reduction.Mean, double labelSmoothing = 0)
     {
@@ -112,7 +113,7 @@ public static partial class Functional
             for (var i = 0; i < t.Length; i++) total += perElement.GetFlat(i);
             y = Tensor.Scalar(total * scale, logp.DType);
         }
-        return Autograd.Record(y, "nll_loss", logp, g =>
+        return Autograd.Record(y, "nll_loss", logp, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (g) =>
         {
             var gx = Tensor.EmptyZeroed(logp.Shape, g.DType);
             for (var i = 0; i < positions.Length; i++)

@@ -10,6 +10,7 @@ public static partial class Functional
     public static Tensor Reshape(Tensor x, params int[] shape) => Reshape(x, InferShape(x, shape));
 
     /// <summary>The same data seen with another shape. Shares storage.  ∂/∂x = reshape(g, x.shape).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     public static Tensor Reshape(Tensor x, Shape shape)
     {
         if (shape == x.Shape) return x;

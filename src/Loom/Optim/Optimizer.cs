@@ -109,6 +109,7 @@ public abstract class Optimizer
     /// <summary>Clears the gradients: sets <see cref="Tensor.Grad"/> to null (PyTorch 2's default), or fills it with
     /// zeros when <paramref name="setToNone"/> is false. A gradient no caller ever read through <see cref="Tensor.Grad"/>
     /// is recycled for the next backward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     public void ZeroGrad(bool setToNone = true)
     {
         foreach (var g in _groups)

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Loom.Optim;
@@ -85,6 +86,7 @@ public sealed class Sgd : Optimizer
 
     private protected override bool SavesStep => false;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     private protected override void Update(OptimizerOptions options, Tensor param, Tensor grad, ParamState state)
     {
         var o = (SgdOptions)options;
@@ -110,6 +112,7 @@ internal readonly record struct SgdStep(double Lr, double Momentum, double Dampe
 /// tail runs the same code, with the same rounding, as the body).</summary>
 internal static class SgdKernel
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Step<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> buf, in SgdStep c) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var w = Vector<T>.Count;
@@ -131,6 +134,7 @@ internal static class SgdKernel
         if (hasBuf) tb[..tail].CopyTo(buf[full..]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Vectors<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> buf, in SgdStep c) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var pv = MemoryMarshal.Cast<T, Vector<T>>(p);

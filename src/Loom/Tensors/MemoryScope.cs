@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Loom;
 
 /// <summary>
@@ -68,6 +69,7 @@ public sealed class MemoryScope : IDisposable
     }
 
     /// <summary>Recycles every array rented inside the scope and not kept; empties the tensors over them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     public void Dispose()
     {
         if (_disposed) return;

@@ -97,6 +97,7 @@ internal static class StoragePool
 
     /// <summary>One tick of the pool's clock (an outermost scope ended, a backward pass finished); every
     /// <see cref="StaleTicks"/> ticks, lengths unused for that long are dropped.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     public static void Tick()
     {
         lock (Gate)
@@ -125,6 +126,7 @@ internal static class StoragePool
     }
 
     /// <summary>Starts recording the arrays rented on this thread; returns the set (the backward pass owns it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     internal static HashSet<Array> BeginLedger()
     {
         var ledger = new HashSet<Array>(ReferenceEqualityComparer.Instance);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Loom;
 
 public sealed partial class Tensor
@@ -29,6 +30,7 @@ public sealed partial class Tensor
     public static Tensor ZerosLike(Tensor other) => Zeros(other.Shape, other.DType);
 
     /// <summary>Ones shaped and typed like <paramref name="other"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // the seed of every backward pass: optimized at first call (docs/performance.md, "JIT warm-up")
     public static Tensor OnesLike(Tensor other) => Full(other.Shape, 1, other.DType);
 
     /// <summary>Values start, start+step, … below end (PyTorch's <c>arange</c>).</summary>

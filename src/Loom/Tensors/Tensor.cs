@@ -260,6 +260,7 @@ public sealed partial class Tensor
     }
 
     /// <summary>Fills this tensor with <paramref name="value"/> in place (not recorded).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // on every training step: optimized at first call (docs/performance.md, "JIT warm-up")
     public Tensor Fill_(double value)
     {
         switch (DType)
