@@ -23,17 +23,23 @@ public abstract class Workload
     {
         for (var i = 0; i < warmup; i++) a();
         var t = new double[reps];
+        var jit = new double[reps];
         var sw = new Stopwatch();
         for (var i = 0; i < reps; i++)
         {
+            var j0 = System.Runtime.JitInfo.GetCompilationTime();
             sw.Restart();
             a();
             sw.Stop();
             t[i] = sw.Elapsed.TotalSeconds;
+            jit[i] = (System.Runtime.JitInfo.GetCompilationTime() - j0).TotalSeconds;
         }
         // LOOM_BENCH_TRACE=1: every repeat in order, in ms, to stderr (shows how long the JIT's warm-up lasts).
         if (Environment.GetEnvironmentVariable("LOOM_BENCH_TRACE") == "1")
+        {
             Console.Error.WriteLine("TRACE " + string.Join(' ', t.Select(x => (x * 1e3).ToString("F1", CultureInfo.InvariantCulture))));
+            Console.Error.WriteLine("JIT ms " + string.Join(' ', jit.Select(x => (x * 1e3).ToString("F1", CultureInfo.InvariantCulture))));
+        }
         Array.Sort(t);
         return t;
     }
