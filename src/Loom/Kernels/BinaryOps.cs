@@ -3,12 +3,12 @@ using System.Numerics.Tensors;
 
 namespace Loom.Kernels;
 
-/// <summary>a + b</summary>
+/// <summary>a + b (the same loops as the in-place add and the fused conv epilogues: <see cref="ElementKernels"/>)</summary>
 public readonly struct AddOp : IBinaryRowOp
 {
-    public static void Rows<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> dst) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Add(a, b, dst);
-    public static void RowScalar<T>(ReadOnlySpan<T> a, T b, Span<T> dst) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Add(a, b, dst);
-    public static void ScalarRow<T>(T a, ReadOnlySpan<T> b, Span<T> dst) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Add(b, a, dst);
+    public static void Rows<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> dst) where T : unmanaged, IFloatingPointIeee754<T> => ElementKernels.Add(a, b, dst);
+    public static void RowScalar<T>(ReadOnlySpan<T> a, T b, Span<T> dst) where T : unmanaged, IFloatingPointIeee754<T> => ElementKernels.AddScalar(a, b, dst);
+    public static void ScalarRow<T>(T a, ReadOnlySpan<T> b, Span<T> dst) where T : unmanaged, IFloatingPointIeee754<T> => ElementKernels.AddScalar(b, a, dst);
     public static T Scalar<T>(T a, T b) where T : unmanaged, IFloatingPointIeee754<T> => a + b;
 }
 
